@@ -1,0 +1,176 @@
+import Consul from "consul";
+import { DrconError } from "../ui/errors.js";
+
+/** What the registrator asks Consul to hold for one container port. */
+export interface Registration {
+  id: string;
+  name: string;
+  address: string;
+  port: number;
+  tags: string[];
+  meta: Record<string, string>;
+  check: {
+    http?: string;
+    tcp?: string;
+    interval: string;
+    timeout: string;
+    /** Initial status: "passing" when the registrator has already seen the port answer. */
+    status: "passing" | "critical";
+  };
+}
+
+export interface AgentService {
+  ID: string;
+  Service: string;
+  Tags: string[];
+  Address: string;
+  Port: number;
+  Meta?: Record<string, string>;
+}
+
+export interface ServiceHealth {
+  id: string;
+  service: string;
+  address: string;
+  port: number;
+  meta: Record<string, string>;
+  /** passing | warning | critical, the worst of the instance's checks; maintenance counts as critical. */
+  status: string;
+}
+
+const ORDER = ["passing", "warning", "critical"];
+
+/** The one door to Consul's HTTP API. */
+export class ConsulApi {
+  private readonly client: Consul;
+
+  constructor(readonly host: string, readonly port: number) {
+    this.client = new Consul({ host, port });
+  }
+
+  get url(): string {
+    return `http://${this.host}:${this.port}`;
+  }
+
+  /** The leader's address, or "" while there is none. Throws when Consul does not answer. */
+  async leader(): Promise<string> {
+    return String((await this.client.status.leader()) ?? "");
+  }
+
+  async register(r: Registration): Promise<void> {
+    await this.client.agent.service.register({
+      id: r.id,
+      name: r.name,
+      address: r.address,
+      port: r.port,
+      tags: r.tags,
+      meta: r.meta,
+      check: {
+        name: `${r.name} on ${r.address}:${r.port}`,
+        ...(r.check.http ? { http: r.check.http } : { tcp: r.check.tcp }),
+        interval: r.check.interval,
+        timeout: r.check.timeout,
+        status: r.check.status,
+      },
+    });
+  }
+
+  async deregister(id: string): Promise<void> {
+    await this.client.agent.service.deregister(id);
+  }
+
+  async agentServices(): Promise<AgentService[]> {
+    return Object.values(await this.client.agent.service.list()) as AgentService[];
+  }
+
+  async maintenance(id: string, enable: boolean, reason: string): Promise<void> {
+    await this.client.agent.service.maintenance({ id, enable, reason });
+  }
+
+  /** Every service carrying `tag`, by name. */
+  async servicesTagged(tag: string): Promise<string[]> {
+    const all = (await this.client.catalog.service.list()) as Record<string, string[]>;
+    return Object.entries(all)
+      .filter(([, tags]) => tags.includes(tag))
+      .map(([name]) => name)
+      .sort();
+  }
+
+  async health(service: string): Promise<ServiceHealth[]> {
+    return toHealth(await this.client.health.service({ service }));
+  }
+
+  /**
+   * Calls `onChange` with the service's instances now and after every change, using Consul
+   * blocking queries (no tight polling). Returns a function that stops watching.
+   */
+  watchHealth(
+    service: string,
+    onChange: (instances: ServiceHealth[]) => void,
+    onError: (err: Error) => void,
+  ): () => void {
+    const watch = this.client.watch({
+      method: this.client.health.service,
+      options: { service, wait: "30s" },
+      backoffFactor: 50,
+      backoffMax: 1000,
+    });
+    watch.on("change", (data: unknown) => onChange(toHealth(data)));
+    watch.on("error", onError);
+    return () => watch.end();
+  }
+
+  async kvGet(key: string): Promise<string | undefined> {
+    const res = (await this.client.kv.get(key)) as { Value?: string } | undefined;
+    return res?.Value ?? undefined;
+  }
+
+  async kvSet(key: string, value: string): Promise<void> {
+    await this.client.kv.set(key, value);
+  }
+
+  /** Polls until Consul has a leader; Consul needs a moment after its container starts. */
+  async waitForLeader(timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "no answer yet";
+    while (Date.now() < deadline) {
+      try {
+        const leader = await this.leader();
+        if (leader) return leader;
+        last = "no leader elected yet";
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await sleep(100);
+    }
+    throw new DrconError(
+      `Consul at ${this.url} has no leader after ${timeoutMs / 1000} s (${last}): see \`docker logs\` of the consul container`,
+    );
+  }
+}
+
+function toHealth(data: unknown): ServiceHealth[] {
+  const entries = data as Array<{
+    Service: { ID: string; Service: string; Address: string; Port: number; Meta?: Record<string, string> };
+    Checks: Array<{ Status: string; ServiceID: string; CheckID: string }>;
+  }>;
+  return entries.map((e) => {
+    const own = e.Checks.filter((c) => c.ServiceID === e.Service.ID || c.CheckID === "serfHealth");
+    const status = own.reduce(
+      (worst, c) => (ORDER.indexOf(c.Status) > ORDER.indexOf(worst) ? c.Status : worst),
+      "passing",
+    );
+    return {
+      id: e.Service.ID,
+      service: e.Service.Service,
+      address: e.Service.Address,
+      port: e.Service.Port,
+      meta: e.Service.Meta ?? {},
+      status,
+    };
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,45 @@
+import type { Config } from "../config/schema.js";
+import { DockerEngine } from "../docker/engine.js";
+import { isPortFree } from "./ports.js";
+
+export interface DoctorReport {
+  engine: { url: string; source: string; version: string; apiVersion: string; os: string };
+  images: Array<{ role: string; image: string; present: boolean }>;
+  ports: Array<{ name: string; address: string; free: boolean }>;
+  pull: string;
+}
+
+/** Every image the stack needs, by role: the infrastructure's and each service's. */
+export function configuredImages(config: Config): Array<{ role: string; image: string }> {
+  return [
+    { role: "consul", image: config.images.consul },
+    { role: "consul-template", image: config.images.consulTemplate },
+    { role: "nginx", image: config.images.nginx },
+    { role: "node", image: config.images.node },
+    ...Object.entries(config.services).map(([name, s]) => ({ role: `service ${name}`, image: s.image })),
+  ];
+}
+
+export async function runDoctor(config: Config, engine = new DockerEngine()): Promise<DoctorReport> {
+  const version = await engine.version();
+  const images = await Promise.all(
+    configuredImages(config).map(async (i) => ({ ...i, present: await engine.imageExists(i.image) })),
+  );
+  const wanted = [
+    { name: "load balancer", port: config.ports.lb },
+    { name: "consul", port: config.ports.consul },
+  ];
+  const ports = await Promise.all(
+    wanted.map(async (p) => ({
+      name: p.name,
+      address: `${config.hostIp}:${p.port}`,
+      free: await isPortFree(config.hostIp, p.port),
+    })),
+  );
+  return {
+    engine: { url: engine.endpoint.url, source: engine.endpoint.source, ...version },
+    images,
+    ports,
+    pull: config.pull,
+  };
+}

@@ -1,0 +1,56 @@
+// Names that end up in Docker, Consul and nginx. Everything here is validated, so that no
+// name taken from a config file, a flag or a container's environment can inject configuration.
+
+/** A DNS label: what Consul, nginx server_names and Docker all accept without escaping. */
+export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export const LABELS = {
+  stack: "io.drcon.stack",
+  role: "io.drcon.role",
+  service: "io.drcon.service",
+  instance: "io.drcon.instance",
+} as const;
+
+export type Role = "consul" | "registrator" | "lb" | "instance";
+
+export function isDnsLabel(name: string): boolean {
+  return DNS_LABEL.test(name);
+}
+
+/** Why a name is not usable, or undefined when it is. */
+export function dnsLabelProblem(name: string): string | undefined {
+  if (name.length === 0) return "it is empty";
+  if (name.length > 63) return "it is longer than 63 characters";
+  if (!DNS_LABEL.test(name)) {
+    return "use only a-z, 0-9 and '-', starting and ending with a letter or digit";
+  }
+  return undefined;
+}
+
+export function containerName(stack: string, role: Exclude<Role, "instance">): string {
+  return `${stack}-${role}`;
+}
+
+export function instanceName(stack: string, service: string, index: number): string {
+  return `${stack}-${service}-${index}`;
+}
+
+export function volumeName(stack: string): string {
+  return `${stack}-consul-data`;
+}
+
+export function stackLabels(stack: string, role: Role): Record<string, string> {
+  return { [LABELS.stack]: stack, [LABELS.role]: role };
+}
+
+export function instanceLabels(
+  stack: string,
+  service: string,
+  index: number,
+): Record<string, string> {
+  return {
+    ...stackLabels(stack, "instance"),
+    [LABELS.service]: service,
+    [LABELS.instance]: String(index),
+  };
+}

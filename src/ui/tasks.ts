@@ -1,0 +1,33 @@
+import { Listr, type ListrRendererValue, type ListrTask, PRESET_TIMER } from "listr2";
+import { color } from "./colors.js";
+
+export interface TaskOptions {
+  /** Silent when the command prints JSON: stdout then carries nothing but the result. */
+  quiet?: boolean;
+  concurrent?: boolean;
+}
+
+/**
+ * Runs steps with live progress and each step's duration; listr2 itself falls back to one plain
+ * line per step when stdout is not a TTY. Tasks are built by the stack services, rendered here.
+ */
+export async function runTasks<C>(tasks: ListrTask<C>[], ctx: C, options: TaskOptions = {}) {
+  const list = new Listr<C, ListrRendererValue, ListrRendererValue>(tasks, {
+    ctx,
+    concurrent: options.concurrent ?? false,
+    exitOnError: true,
+    renderer: options.quiet ? "silent" : "default",
+    fallbackRenderer: options.quiet ? "silent" : "simple",
+    rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false },
+    fallbackRendererOptions: { timer: PRESET_TIMER },
+    collectErrors: false,
+    registerSignalListeners: true,
+  });
+  return list.run();
+}
+
+export const mark = {
+  ok: (text: string) => `${color.green("✔")} ${text}`,
+  warn: (text: string) => `${color.yellow("!")} ${text}`,
+  bad: (text: string) => `${color.red("✖")} ${text}`,
+};
