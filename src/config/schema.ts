@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
-import { DEFAULT_CONFIG, DEFAULT_IMAGES } from "./defaults.js";
 import { DNS_LABEL } from "../stack/names.js";
+import { DEFAULT_CONFIG, DEFAULT_IMAGES } from "./defaults.js";
 
 export const PULL_POLICIES = ["missing", "always", "never"] as const;
 export type PullPolicy = (typeof PULL_POLICIES)[number];
@@ -47,17 +47,23 @@ export const configSchema = z
         node: image.default(DEFAULT_IMAGES.node),
       })
       .default(DEFAULT_CONFIG.images),
-    defaultService: dnsLabel.default(DEFAULT_CONFIG.defaultService),
+    // The service at `/` of the LB; the first service when not given.
+    defaultService: dnsLabel.optional(),
     maxReplicas: z.number().int().min(1).max(1000).default(DEFAULT_CONFIG.maxReplicas),
     services: z
       .record(dnsLabel, serviceSchema)
       .refine((s) => Object.keys(s).length > 0, "must name at least one service")
       .default(() => ({ simple: { image: DEFAULT_IMAGES.demo, port: 80, replicas: 1, env: {} } })),
   })
-  .refine((c) => c.defaultService in c.services, {
+  .refine((c) => c.defaultService === undefined || c.defaultService in c.services, {
     message: "must be one of the services",
     path: ["defaultService"],
-  });
+  })
+  .transform((c) => ({ ...c, defaultService: c.defaultService ?? firstKey(c.services) }));
+
+function firstKey(record: Record<string, unknown>): string {
+  return Object.keys(record)[0] ?? DEFAULT_CONFIG.defaultService;
+}
 
 export type Config = z.infer<typeof configSchema>;
 export type ServiceConfig = Config["services"][string];

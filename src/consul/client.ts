@@ -44,7 +44,10 @@ const ORDER = ["passing", "warning", "critical"];
 export class ConsulApi {
   private readonly client: Consul;
 
-  constructor(readonly host: string, readonly port: number) {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {
     this.client = new Consul({ host, port });
   }
 
@@ -151,7 +154,13 @@ export class ConsulApi {
 
 function toHealth(data: unknown): ServiceHealth[] {
   const entries = data as Array<{
-    Service: { ID: string; Service: string; Address: string; Port: number; Meta?: Record<string, string> };
+    Service: {
+      ID: string;
+      Service: string;
+      Address: string;
+      Port: number;
+      Meta?: Record<string, string>;
+    };
     Checks: Array<{ Status: string; ServiceID: string; CheckID: string }>;
   }>;
   return entries.map((e) => {

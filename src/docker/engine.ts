@@ -69,7 +69,12 @@ export class DockerEngine {
     const existing = await this.call(() => this.api.listNetworks({ filters: { name: [name] } }));
     if (existing.some((n) => n.Name === name)) return false;
     await this.call(() =>
-      this.api.createNetwork({ Name: name, Driver: "bridge", Labels: labels, CheckDuplicate: true }),
+      this.api.createNetwork({
+        Name: name,
+        Driver: "bridge",
+        Labels: labels,
+        CheckDuplicate: true,
+      }),
     );
     return true;
   }
@@ -81,7 +86,9 @@ export class DockerEngine {
   }
 
   async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
-    return this.call(() => this.api.listContainers({ all: true, filters: { label: selector(labels) } }));
+    return this.call(() =>
+      this.api.listContainers({ all: true, filters: { label: selector(labels) } }),
+    );
   }
 
   async listNetworks(labels: Record<string, string>): Promise<Docker.NetworkInspectInfo[]> {
@@ -89,7 +96,9 @@ export class DockerEngine {
   }
 
   async listVolumes(labels: Record<string, string>): Promise<string[]> {
-    const res = await this.call(() => this.api.listVolumes({ filters: { label: selector(labels) } }));
+    const res = await this.call(() =>
+      this.api.listVolumes({ filters: { label: selector(labels) } }),
+    );
     return (res.Volumes ?? []).map((v) => v.Name);
   }
 
@@ -157,7 +166,8 @@ export class DockerEngine {
           else resolve();
         },
         (event: { status?: string; progress?: string; stream?: string; id?: string }) => {
-          const text = event.stream ?? [event.id, event.status, event.progress].filter(Boolean).join(" ");
+          const text =
+            event.stream ?? [event.id, event.status, event.progress].filter(Boolean).join(" ");
           if (text.trim()) progress(text.trim());
         },
       );
@@ -179,7 +189,8 @@ export class DockerEngine {
     } catch (err) {
       // Already gone (404) or already stopped (304): the caller's goal is reached.
       if (statusOf(err) === 404 || statusOf(err) === 304) return;
-      if (/is not running|removal of container .* is already in progress/i.test(String(err))) return;
+      if (/is not running|removal of container .* is already in progress/i.test(String(err)))
+        return;
       throw err;
     }
   }

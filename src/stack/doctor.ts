@@ -16,14 +16,23 @@ export function configuredImages(config: Config): Array<{ role: string; image: s
     { role: "consul-template", image: config.images.consulTemplate },
     { role: "nginx", image: config.images.nginx },
     { role: "node", image: config.images.node },
-    ...Object.entries(config.services).map(([name, s]) => ({ role: `service ${name}`, image: s.image })),
+    ...Object.entries(config.services).map(([name, s]) => ({
+      role: `service ${name}`,
+      image: s.image,
+    })),
   ];
 }
 
-export async function runDoctor(config: Config, engine = new DockerEngine()): Promise<DoctorReport> {
+export async function runDoctor(
+  config: Config,
+  engine = new DockerEngine(),
+): Promise<DoctorReport> {
   const version = await engine.version();
   const images = await Promise.all(
-    configuredImages(config).map(async (i) => ({ ...i, present: await engine.imageExists(i.image) })),
+    configuredImages(config).map(async (i) => ({
+      ...i,
+      present: await engine.imageExists(i.image),
+    })),
   );
   const wanted = [
     { name: "load balancer", port: config.ports.lb },

@@ -1,6 +1,6 @@
 import { Command, Errors, Flags, type Interfaces } from "@oclif/core";
-import type { Config } from "../config/schema.js";
 import { type LoadOptions, loadConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
 import { color } from "./colors.js";
 import { DrconError } from "./errors.js";
 
@@ -14,7 +14,8 @@ export abstract class DrconCommand extends Command {
     }),
     config: Flags.string({
       char: "c",
-      description: "path to a drcon.yml (default: ./drcon.yml when present, else the embedded default)",
+      description:
+        "path to a drcon.yml (default: ./drcon.yml when present, else the embedded default)",
       helpGroup: "GLOBAL",
     }),
     debug: Flags.boolean({ description: "show stack traces on errors", helpGroup: "GLOBAL" }),
@@ -24,7 +25,10 @@ export abstract class DrconCommand extends Command {
     flags: { stack?: string; config?: string },
     overrides: LoadOptions["overrides"] = {},
   ): Config {
-    return loadConfig({ configPath: flags.config, overrides: { stack: flags.stack, ...overrides } });
+    return loadConfig({
+      configPath: flags.config,
+      overrides: { stack: flags.stack, ...overrides },
+    });
   }
 
   protected override async catch(err: Interfaces.CommandError): Promise<unknown> {

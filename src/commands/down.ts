@@ -1,0 +1,35 @@
+import { Flags } from "@oclif/core";
+import { runDown } from "../stack/down.js";
+import { StackRuntime } from "../stack/runtime.js";
+import { DrconCommand } from "../ui/base-command.js";
+import { mark } from "../ui/tasks.js";
+
+export default class Down extends DrconCommand {
+  static override description =
+    "Remove everything drcon made for the stack: containers (service instances too) and its network; volumes only with --volumes.";
+
+  static override examples = [
+    "<%= config.bin %> down",
+    "<%= config.bin %> down --volumes --stack demo",
+  ];
+
+  static override enableJsonFlag = true;
+
+  static override flags = {
+    volumes: Flags.boolean({ description: "also remove Consul's data volume" }),
+  };
+
+  async run() {
+    const { flags } = await this.parse(Down);
+    const result = await runDown(new StackRuntime(this.stackConfig(flags)), flags.volumes);
+    if (this.jsonEnabled()) return result;
+    const removed = [
+      ...result.containers.map((n) => `container ${n}`),
+      ...result.networks.map((n) => `network ${n}`),
+      ...result.volumes.map((n) => `volume ${n}`),
+    ];
+    if (removed.length === 0) this.log(`Nothing to remove: stack ${result.stack} is not there.`);
+    for (const r of removed) this.log(mark.ok(`removed ${r}`));
+    return result;
+  }
+}

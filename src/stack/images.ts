@@ -1,0 +1,75 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Config, PullPolicy } from "../config/schema.js";
+import type { DockerEngine, Progress } from "../docker/engine.js";
+import { DrconError } from "../ui/errors.js";
+import { type BuiltImages, builtImageTag } from "./components.js";
+import { LABELS } from "./names.js";
+import { REGISTRATOR_BUNDLE, TEMPLATES_DIR, VERSION } from "./paths.js";
+
+/** Makes `ref` present locally as the pull policy says; returns what it did. */
+export async function ensureImage(
+  engine: DockerEngine,
+  ref: string,
+  policy: PullPolicy,
+  progress: Progress,
+): Promise<"present" | "pulled"> {
+  const present = await engine.imageExists(ref);
+  if (present && policy !== "always") return "present";
+  if (policy === "never") {
+    throw new DrconError(
+      `image ${ref} is not present locally and the pull policy is "never": load or build it, or use --pull missing`,
+    );
+  }
+  await engine.pullImage(ref, progress);
+  return "pulled";
+}
+
+/** The tags of the two images drcon builds, derived from everything that goes into them. */
+export function builtImageTags(config: Config): BuiltImages {
+  if (!existsSync(REGISTRATOR_BUNDLE)) {
+    throw new DrconError(`${REGISTRATOR_BUNDLE} is missing: run \`npm run build\` first`);
+  }
+  return {
+    registrator: builtImageTag("registrator", VERSION, [
+      config.images.node,
+      ...folderContents(join(TEMPLATES_DIR, "registrator")),
+      readFileSync(REGISTRATOR_BUNDLE, "utf8"),
+    ]),
+    lb: builtImageTag("lb", VERSION, [
+      config.images.consulTemplate,
+      config.images.nginx,
+      ...folderContents(join(TEMPLATES_DIR, "lb")),
+    ]),
+  };
+}
+
+/** Builds one of drcon's own images from templates/<name>/ unless that exact tag exists. */
+export async function ensureBuilt(
+  engine: DockerEngine,
+  config: Config,
+  name: keyof BuiltImages,
+  tag: string,
+  progress: Progress,
+): Promise<"present" | "built"> {
+  if (await engine.imageExists(tag)) return "present";
+  const buildargs: Record<string, string> =
+    name === "lb"
+      ? { CONSUL_TEMPLATE_IMAGE: config.images.consulTemplate, NGINX_IMAGE: config.images.nginx }
+      : { NODE_IMAGE: config.images.node };
+  await engine.buildImage({
+    contextDir: join(TEMPLATES_DIR, name),
+    extra: name === "registrator" ? { "registrator.cjs": REGISTRATOR_BUNDLE } : {},
+    tag,
+    buildargs,
+    labels: { [LABELS.role]: name },
+    progress,
+  });
+  return "built";
+}
+
+function folderContents(dir: string): string[] {
+  return readdirSync(dir)
+    .sort()
+    .map((f) => `${f}\n${readFileSync(join(dir, f), "utf8")}`);
+}

@@ -1,0 +1,130 @@
+import type { ConsulApi, ServiceHealth } from "../consul/client.js";
+import type { ContainerSummary } from "../docker/engine.js";
+import { SYNC_KEY } from "./components.js";
+import { fetchRoutes, type LbRoutes } from "./lb-routes.js";
+import { LABELS, type Role } from "./names.js";
+import type { StackRuntime } from "./runtime.js";
+
+export interface ComponentStatus {
+  role: Exclude<Role, "instance">;
+  name: string;
+  state: string;
+  health: string;
+  uptimeSeconds: number | null;
+}
+
+export interface InstanceStatus {
+  name: string;
+  address: string | null;
+  health: string;
+  routed: boolean;
+  /** False for containers started by hand (docker run ... SERVICE_NAME=x) rather than by drcon. */
+  managed: boolean;
+}
+
+export interface StatusReport {
+  stack: string;
+  up: boolean;
+  urls: { lb: string; consul: string } | null;
+  components: ComponentStatus[];
+  services: Array<{ name: string; instances: InstanceStatus[] }>;
+}
+
+const ROLES = ["consul", "registrator", "lb"] as const;
+
+export async function runStatus(runtime: StackRuntime, now = Date.now()): Promise<StatusReport> {
+  const containers = await runtime.containers();
+  const components: ComponentStatus[] = await Promise.all(
+    ROLES.map(async (role) => {
+      const c = containers.find((x) => x.Labels[LABELS.role] === role);
+      const details =
+        c?.State === "running" ? await runtime.engine.inspectContainer(c.Id) : undefined;
+      const started = details ? Date.parse(details.State.StartedAt) : Number.NaN;
+      return {
+        role,
+        name: c ? nameOf(c) : `${runtime.name}-${role}`,
+        state: c?.State ?? "missing",
+        health: c ? "unknown" : "-",
+        uptimeSeconds: Number.isNaN(started)
+          ? null
+          : Math.max(0, Math.round((now - started) / 1000)),
+      };
+    }),
+  );
+  const running = components.every((c) => c.state === "running");
+  if (!running) {
+    return { stack: runtime.name, up: false, urls: null, components, services: [] };
+  }
+  const endpoints = await runtime.endpoints();
+  const { consul } = endpoints;
+  const [leader, synced, routes] = await Promise.all([
+    consul.leader().catch(() => ""),
+    consul.kvGet(SYNC_KEY).catch(() => undefined),
+    fetchRoutes(endpoints.lbUrl).catch(() => undefined),
+  ]);
+  setHealth(components, "consul", leader ? `leader ${leader}` : "no leader");
+  setHealth(
+    components,
+    "registrator",
+    synced ? `synced ${ago(JSON.parse(synced).at, now)}` : "not synced",
+  );
+  setHealth(components, "lb", routes ? "answering" : "not answering");
+  const services = await serviceStatuses(runtime, consul, containers, routes);
+  return {
+    stack: runtime.name,
+    up: Boolean(leader && routes),
+    urls: { lb: endpoints.lbUrl, consul: endpoints.consulUrl },
+    components,
+    services,
+  };
+}
+
+async function serviceStatuses(
+  runtime: StackRuntime,
+  consul: ConsulApi,
+  containers: ContainerSummary[],
+  routes: LbRoutes | undefined,
+): Promise<StatusReport["services"]> {
+  const registered = await consul.servicesTagged("drcon").catch(() => [] as string[]);
+  const names = [...new Set([...Object.keys(runtime.config.services), ...registered])].sort();
+  return Promise.all(
+    names.map(async (name) => {
+      const health = await consul.health(name).catch(() => [] as ServiceHealth[]);
+      const routed = new Set(routes?.services[name] ?? []);
+      const instances: InstanceStatus[] = health.map((h) => ({
+        name: h.meta.drcon_instance ?? h.id,
+        address: `${h.address}:${h.port}`,
+        health: h.status,
+        routed: routed.has(`${h.address}:${h.port}`),
+        managed: containers.some((c) => c.Id === h.meta.drcon_container),
+      }));
+      // drcon's own instances that Consul does not (yet) know.
+      for (const c of containers) {
+        if (c.Labels[LABELS.service] !== name) continue;
+        if (instances.some((i) => i.name === nameOf(c))) continue;
+        instances.push({
+          name: nameOf(c),
+          address: null,
+          health: c.State === "running" ? "not registered" : c.State,
+          routed: false,
+          managed: true,
+        });
+      }
+      instances.sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
+      return { name, instances };
+    }),
+  );
+}
+
+function setHealth(components: ComponentStatus[], role: ComponentStatus["role"], health: string) {
+  const c = components.find((x) => x.role === role);
+  if (c) c.health = health;
+}
+
+export function nameOf(c: ContainerSummary): string {
+  return c.Names[0]?.replace(/^\//, "") ?? c.Id.slice(0, 12);
+}
+
+function ago(iso: string, now: number): string {
+  return `${Math.max(0, Math.round((now - Date.parse(iso)) / 1000))} s ago`;
+}

@@ -1,0 +1,57 @@
+import type { StatusReport } from "../stack/status.js";
+import { color } from "./colors.js";
+
+/** `drcon status` as text: pure, so it is unit-tested without a stack. */
+export function renderStatus(report: StatusReport): string {
+  const lines: string[] = [];
+  const state = report.up ? color.green("up") : color.yellow("not up");
+  lines.push(`Stack ${color.bold(report.stack)}: ${state}`);
+  lines.push(
+    table(
+      ["COMPONENT", "CONTAINER", "STATE", "HEALTH", "UPTIME"],
+      report.components.map((c) => [c.role, c.name, c.state, c.health, duration(c.uptimeSeconds)]),
+    ),
+  );
+  if (report.urls) {
+    lines.push("", `Load balancer  ${report.urls.lb}`, `Consul UI      ${report.urls.consul}/ui/`);
+  }
+  for (const s of report.services) {
+    lines.push(
+      "",
+      `Service ${color.bold(s.name)}: ${s.instances.filter((i) => i.routed).length} of ${s.instances.length} routed`,
+    );
+    if (s.instances.length === 0) continue;
+    lines.push(
+      table(
+        ["INSTANCE", "ADDRESS", "HEALTH", "ROUTED"],
+        s.instances.map((i) => [
+          i.managed ? i.name : `${i.name} (by hand)`,
+          i.address ?? "-",
+          i.health,
+          i.routed ? "yes" : "no",
+        ]),
+      ),
+    );
+  }
+  if (!report.up && report.components.every((c) => c.state === "missing")) {
+    lines.push("", `Nothing runs for stack ${report.stack}: start it with \`drcon up\`.`);
+  }
+  return lines.join("\n");
+}
+
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
+  return [color.dim(line(header)), ...rows.map(line)].map((l) => `  ${l}`).join("\n");
+}
+
+export function duration(seconds: number | null): string {
+  if (seconds === null) return "-";
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${seconds % 60}s`;
+  return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
+}
