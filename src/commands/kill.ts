@@ -1,11 +1,74 @@
+import { Args, Flags } from "@oclif/core";
+import { sleep } from "../consul/client.js";
+import { type KillRound, killRound, normaliseSignal } from "../stack/kill.js";
+import { StackRuntime } from "../stack/runtime.js";
+import { parseDuration } from "../stack/scale-plan.js";
 import { DrconCommand } from "../ui/base-command.js";
-import { DrconError } from "../ui/errors.js";
+import { mark } from "../ui/tasks.js";
 
 export default class Kill extends DrconCommand {
-  static override description = "Not built yet: coming in a later release.";
+  static override description =
+    `Chaos: kill a random running instance of a service (or the named instance), as a crash would.
+
+Nothing is drained first: the point is to see the registrator and the LB route around a crash. With --every and --for it keeps killing on a schedule; --restart brings the killed instances back after each round.`;
+
+  static override examples = [
+    "<%= config.bin %> kill simple",
+    "<%= config.bin %> kill drcon-simple-2",
+    "<%= config.bin %> kill simple --count 2 --signal SIGTERM",
+    "<%= config.bin %> kill simple --every 3s --for 1m --restart",
+  ];
+
+  static override enableJsonFlag = true;
+
+  static override args = {
+    target: Args.string({
+      description: "a service name, or an instance name such as drcon-simple-2",
+      required: true,
+    }),
+  };
+
+  static override flags = {
+    count: Flags.integer({
+      description: "how many instances to kill each round",
+      default: 1,
+      min: 1,
+    }),
+    signal: Flags.string({ description: "signal to send", default: "SIGKILL" }),
+    every: Flags.string({
+      description: "keep killing on this schedule, e.g. 3s",
+      dependsOn: ["for"],
+    }),
+    for: Flags.string({ description: "how long to keep killing, e.g. 1m", dependsOn: ["every"] }),
+    restart: Flags.boolean({ description: "start the killed instances again after each round" }),
+  };
 
   async run() {
-    await this.parse(Kill);
-    throw new DrconError("drcon kill is not built yet");
+    const { args, flags } = await this.parse(Kill);
+    const options = {
+      count: flags.count,
+      signal: normaliseSignal(flags.signal),
+      restart: flags.restart,
+    };
+    const every = flags.every ? parseDuration(flags.every, "--every") : undefined;
+    const total = flags.for ? parseDuration(flags.for, "--for") : 0;
+    const runtime = new StackRuntime(this.stackConfig(flags));
+    await runtime.endpoints();
+    const rounds: KillRound[] = [];
+    const deadline = Date.now() + total;
+    do {
+      const round = await killRound(runtime, args.target, options);
+      rounds.push(round);
+      if (!this.jsonEnabled()) {
+        this.log(
+          mark.ok(
+            `${options.signal} ${round.killed.join(", ")}${round.restarted.length ? " (restarted)" : ""}`,
+          ),
+        );
+      }
+      if (every === undefined) break;
+      await sleep(Math.max(0, Math.min(every, deadline - Date.now())));
+    } while (Date.now() < deadline);
+    return { stack: runtime.name, rounds };
   }
 }

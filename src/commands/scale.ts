@@ -1,11 +1,94 @@
+import { Args, Flags } from "@oclif/core";
+import { type Config, IMAGE_REF } from "../config/schema.js";
+import { StackRuntime } from "../stack/runtime.js";
+import { type ServiceScaleResult, scaleTasks } from "../stack/scale.js";
+import { parseScaleArgs } from "../stack/scale-plan.js";
 import { DrconCommand } from "../ui/base-command.js";
 import { DrconError } from "../ui/errors.js";
+import { runTasks } from "../ui/tasks.js";
 
 export default class Scale extends DrconCommand {
-  static override description = "Not built yet: coming in a later release.";
+  static override description =
+    `Reconcile services to exactly N running instances (<stack>-<service>-<n>).
+
+New instances join the load balancer by themselves; scale returns once they pass their health check and the LB routes to them (unless --no-wait). Scaling down drains first: the instance leaves the LB, then gets SIGTERM. With no argument, every service goes to the replicas of its configuration.`;
+
+  static override examples = [
+    "<%= config.bin %> scale simple=3",
+    "<%= config.bin %> scale simple=0",
+    "<%= config.bin %> scale web=2 --image nginx:1.28.0-alpine --port 80",
+    "<%= config.bin %> scale simple=5 --no-wait --json",
+  ];
+
+  static override strict = false;
+  static override enableJsonFlag = true;
+
+  static override args = {
+    counts: Args.string({ description: "SERVICE=N, one or more", required: false }),
+  };
+
+  static override flags = {
+    "no-wait": Flags.boolean({
+      description: "return once containers start, without waiting for the LB",
+    }),
+    image: Flags.string({ description: "image for a service that is not in the configuration" }),
+    port: Flags.integer({
+      description: "port of that service's image (with --image)",
+      min: 1,
+      max: 65535,
+      default: 80,
+      dependsOn: ["image"],
+    }),
+  };
 
   async run() {
-    await this.parse(Scale);
-    throw new DrconError("drcon scale is not built yet");
+    const { argv, flags } = await this.parse(Scale);
+    const config = withAdHocServices(
+      this.stackConfig(flags),
+      argv as string[],
+      flags.image,
+      flags.port,
+    );
+    const requests =
+      argv.length === 0
+        ? Object.entries(config.services).map(([service, s]) => ({ service, replicas: s.replicas }))
+        : parseScaleArgs(argv as string[], Object.keys(config.services), config.maxReplicas);
+    const runtime = new StackRuntime(config);
+    const endpoints = await runtime.endpoints();
+    const ctx = { results: [] as ServiceScaleResult[] };
+    await runTasks(scaleTasks(runtime, endpoints, requests, { noWait: flags["no-wait"] }), ctx, {
+      quiet: this.jsonEnabled(),
+    });
+    const result = { stack: config.stack, services: ctx.results };
+    if (this.jsonEnabled()) return result;
+    for (const s of result.services) {
+      const changes = [
+        s.started.length ? `started ${s.started.join(", ")}` : "",
+        s.stopped.length ? `stopped ${s.stopped.join(", ")}` : "",
+        s.removed.length ? `removed dead ${s.removed.join(", ")}` : "",
+      ].filter(Boolean);
+      this.log(
+        `${s.service}: ${s.replicas} instance(s)${changes.length ? ` (${changes.join("; ")})` : ", nothing changed"}`,
+      );
+    }
+    return result;
   }
+}
+
+/** With --image, services named in the arguments that the config does not know are added. */
+function withAdHocServices(
+  config: Config,
+  argv: string[],
+  image: string | undefined,
+  port: number,
+): Config {
+  if (!image) return config;
+  if (!IMAGE_REF.test(image))
+    throw new DrconError(`--image ${image}: write an image reference such as name:tag`);
+  const services = { ...config.services };
+  for (const arg of argv) {
+    const name = arg.split("=")[0] ?? "";
+    if (name && !(name in services)) services[name] = { image, port, replicas: 0, env: {} };
+  }
+  return { ...config, services };
 }

@@ -8,7 +8,7 @@ export type PullPolicy = (typeof PULL_POLICIES)[number];
 
 // Loose on purpose: Docker itself validates references; this only keeps spaces, quotes and
 // shell or config metacharacters out of anything drcon passes on.
-const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/;
+export const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/;
 
 const dnsLabel = z
   .string()

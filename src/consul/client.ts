@@ -132,6 +132,38 @@ export class ConsulApi {
     await this.client.kv.set(key, value);
   }
 
+  /**
+   * Runs `fn` holding a Consul lock on `key`, so that two drcon processes never reconcile the
+   * same thing at once. The session has a TTL and is renewed while held: a crashed holder's
+   * lock frees itself within seconds.
+   */
+  async withLock<T>(key: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+    const { ID: session } = (await this.client.session.create({
+      name: key,
+      ttl: "10s",
+      lockdelay: "0s",
+      behavior: "delete",
+    })) as { ID: string };
+    const renew = setInterval(() => {
+      this.client.session.renew(session).catch(() => {});
+    }, 3000);
+    try {
+      const deadline = Date.now() + timeoutMs;
+      while (!(await this.client.kv.set({ key, value: String(process.pid), acquire: session }))) {
+        if (Date.now() > deadline) {
+          throw new DrconError(
+            `another drcon command holds ${key} after ${timeoutMs / 1000} s: wait for it to finish and run this again`,
+          );
+        }
+        await sleep(200);
+      }
+      return await fn();
+    } finally {
+      clearInterval(renew);
+      await this.client.session.destroy(session).catch(() => {});
+    }
+  }
+
   /** Polls until Consul has a leader; Consul needs a moment after its container starts. */
   async waitForLeader(timeoutMs: number): Promise<string> {
     const deadline = Date.now() + timeoutMs;

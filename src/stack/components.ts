@@ -1,9 +1,9 @@
 // Container specifications of the stack's three components (pure: no I/O), so that what drcon
 // asks of the engine is unit-tested and its hash tells whether a running container is current.
 import { createHash } from "node:crypto";
-import type { Config } from "../config/schema.js";
+import type { Config, ServiceConfig } from "../config/schema.js";
 import type { ContainerSpec } from "../docker/engine.js";
-import { containerName, stackLabels, volumeName } from "./names.js";
+import { containerName, instanceLabels, instanceName, stackLabels, volumeName } from "./names.js";
 
 export const CONSUL_HTTP_PORT = 8500;
 export const LB_HTTP_PORT = 80;
@@ -93,6 +93,32 @@ export function lbSpec(config: Config, image: string): ContainerSpec {
       RestartPolicy: { Name: "unless-stopped" },
     },
   });
+}
+
+/**
+ * One instance of a service. It declares itself with registrator's SERVICE_* conventions, like
+ * a container a person starts by hand, and publishes no host port: the LB reaches it on the
+ * stack network.
+ */
+export function instanceSpec(
+  config: Config,
+  service: string,
+  svc: ServiceConfig,
+  index: number,
+): ContainerSpec {
+  const env = {
+    ...svc.env,
+    SERVICE_NAME: service,
+    ...(svc.healthPath ? { SERVICE_CHECK_HTTP: svc.healthPath } : {}),
+  };
+  return {
+    name: instanceName(config.stack, service, index),
+    Image: svc.image,
+    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    Labels: instanceLabels(config.stack, service, index),
+    ExposedPorts: { [`${svc.port}/tcp`]: {} },
+    HostConfig: { NetworkMode: config.stack },
+  };
 }
 
 /** Labels the spec with its own hash: `up` recreates a container only when its spec changed. */

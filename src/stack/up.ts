@@ -1,5 +1,5 @@
 import type { ListrTask } from "listr2";
-import { ConsulApi, sleep } from "../consul/client.js";
+import { ConsulApi } from "../consul/client.js";
 import { DEFAULT_SOCKET } from "../docker/connection.js";
 import { type ContainerSpec, engineMessage } from "../docker/engine.js";
 import { DrconError } from "../ui/errors.js";
@@ -16,8 +16,7 @@ import { fetchRoutes } from "./lb-routes.js";
 import { LABELS, stackLabels, volumeName } from "./names.js";
 import { isPortFree, reachableHost } from "./ports.js";
 import type { StackRuntime } from "./runtime.js";
-
-const READY_TIMEOUT_MS = 60_000;
+import { READY_TIMEOUT_MS, waitFor } from "./wait.js";
 
 export interface UpResult {
   stack: string;
@@ -257,22 +256,6 @@ async function waitForSync(
     // A second of slack: the two clocks are the same host's, but timestamps are rounded.
     return synced && Date.parse(synced.at) >= started - 1000 ? synced : undefined;
   }, "the registrator's first sync");
-}
-
-/** Polls `check` until it gives a value; its last error goes into the timeout message. */
-async function waitFor<T>(check: () => Promise<T | undefined>, what: string): Promise<T> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let last = "";
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = ` (last error: ${(err as Error).message})`;
-    }
-    await sleep(100);
-  }
-  throw new DrconError(`timed out after ${READY_TIMEOUT_MS / 1000} s waiting for ${what}${last}`);
 }
 
 export type { UpContext };

@@ -1,0 +1,83 @@
+import { sleep } from "../consul/client.js";
+import { DrconError } from "../ui/errors.js";
+import { type Instance, listInstances } from "./instances.js";
+import type { StackRuntime } from "./runtime.js";
+import { pickRandom } from "./scale-plan.js";
+
+export interface KillOptions {
+  count: number;
+  signal: string;
+  /** Start the killed instances again, so the count comes back after each round. */
+  restart: boolean;
+}
+
+export interface KillRound {
+  at: string;
+  killed: string[];
+  restarted: string[];
+}
+
+/** Signals by name (SIGKILL, KILL) or number; anything else is refused before Docker sees it. */
+export function normaliseSignal(signal: string): string {
+  const upper = signal.toUpperCase();
+  if (/^\d{1,2}$/.test(upper)) return upper;
+  if (/^(SIG)?[A-Z][A-Z0-9]{1,10}$/.test(upper))
+    return upper.startsWith("SIG") ? upper : `SIG${upper}`;
+  throw new DrconError(`--signal ${signal}: write a signal name such as SIGKILL or SIGTERM`);
+}
+
+/**
+ * Kills running instances of a service (random ones) or one named instance, as a crash would:
+ * nothing is drained first, which is the point of the demo.
+ */
+export async function killRound(
+  runtime: StackRuntime,
+  target: string,
+  options: KillOptions,
+): Promise<KillRound> {
+  const victims = await chooseVictims(runtime, target, options.count);
+  await Promise.all(victims.map((v) => runtime.engine.killContainer(v.id, options.signal)));
+  const restarted: string[] = [];
+  if (options.restart) {
+    for (const v of victims) {
+      await waitUntilStopped(runtime, v.id);
+      await runtime.engine.startContainer(v.id);
+      restarted.push(v.name);
+    }
+  }
+  return { at: new Date().toISOString(), killed: victims.map((v) => v.name), restarted };
+}
+
+async function chooseVictims(
+  runtime: StackRuntime,
+  target: string,
+  count: number,
+): Promise<Instance[]> {
+  const all = await listInstances(runtime);
+  const byName = all.find((i) => i.name === target || i.name === `${runtime.name}-${target}`);
+  if (byName) {
+    if (!byName.running) throw new DrconError(`${byName.name} is not running`);
+    return [byName];
+  }
+  const services = [...new Set(all.map((i) => i.service))].sort();
+  if (!services.includes(target)) {
+    throw new DrconError(
+      `no service or instance named ${target} in stack ${runtime.name}${services.length ? ` (services: ${services.join(", ")})` : ""}`,
+    );
+  }
+  const running = all.filter((i) => i.service === target && i.running);
+  if (running.length === 0) {
+    throw new DrconError(
+      `no running instance of ${target}: start some with \`drcon scale ${target}=3\``,
+    );
+  }
+  return pickRandom(running, count);
+}
+
+async function waitUntilStopped(runtime: StackRuntime, id: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const details = await runtime.engine.inspectContainer(id);
+    if (!details?.State.Running) return;
+    await sleep(50);
+  }
+}
