@@ -1,0 +1,132 @@
+// Shared by the end-to-end tests: the skip rule, the stand-in images, and running the real CLI.
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DockerEngine } from "../../src/docker/engine.js";
+import { LABELS } from "../../src/stack/names.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const CI_ENV = join(ROOT, "test", "images", "ci.env");
+
+/** The DRCON_* settings that point drcon at the offline stand-in images (test/images/ci.env). */
+export function standInEnv(): Record<string, string> {
+  if (!existsSync(CI_ENV)) return {};
+  const entries = readFileSync(CI_ENV, "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"))
+    .map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]);
+  return Object.fromEntries(entries);
+}
+
+/** The environment e2e runs give the CLI: the caller's, with stand-in images unless set already. */
+export const e2eEnv: Record<string, string | undefined> = {
+  ...standInEnv(),
+  ...process.env,
+  NO_COLOR: "1",
+};
+
+let notified = false;
+
+/**
+ * The engine when e2e tests can run. Without an engine (or without the images the tests use)
+ * they skip with one notice, unless DRCON_E2E=required, as in CI, where that is a failure.
+ */
+export async function e2eEngine(): Promise<DockerEngine | undefined> {
+  const engine = new DockerEngine();
+  let problem: string | undefined;
+  try {
+    await engine.version();
+    const images = [
+      "DRCON_IMAGE_CONSUL",
+      "DRCON_IMAGE_CONSUL_TEMPLATE",
+      "DRCON_IMAGE_NGINX",
+      "DRCON_IMAGE_NODE",
+      "DRCON_IMAGE_DEMO",
+    ]
+      .map((k) => e2eEnv[k])
+      .filter((v): v is string => Boolean(v));
+    const missing = [];
+    for (const image of images) if (!(await engine.imageExists(image))) missing.push(image);
+    if (images.length < 5 || missing.length > 0) {
+      problem = `stand-in images missing (${missing.join(", ") || "DRCON_IMAGE_* not set"}): run bash test/images/build.sh`;
+    }
+  } catch (err) {
+    problem = (err as Error).message;
+  }
+  if (!problem) return engine;
+  if (process.env.DRCON_E2E === "required") throw new Error(`DRCON_E2E=required: ${problem}`);
+  if (!notified) {
+    notified = true;
+    console.warn(
+      `\n*** end-to-end tests skipped: ${problem}\n*** set DRCON_E2E=required to make this a failure\n`,
+    );
+  }
+  return undefined;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI (bin/run.js on the built dist/) and never throws on a non-zero exit. */
+export function drcon(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 170_000,
+): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, "bin", "run.js"), ...args],
+      { env: { ...e2eEnv, ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Everything on the engine that carries the stack's label: what a clean-up must leave empty. */
+export async function leftovers(engine: DockerEngine, stack: string) {
+  const selector = { [LABELS.stack]: stack };
+  return {
+    containers: (await engine.listContainers(selector)).map((c) => c.Names[0]),
+    networks: (await engine.listNetworks(selector)).map((n) => n.Name),
+    volumes: await engine.listVolumes(selector),
+  };
+}
+
+/** A plain GET through the LB (node:http, so the Host header can be set). */
+export async function get(
+  url: string,
+  host?: string,
+): Promise<{ status: number; body: string; upstream?: string }> {
+  const { request } = await import("node:http");
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { headers: host ? { Host: host } : {}, timeout: 3000, agent: false },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c) => {
+          body += c;
+        });
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body,
+            upstream: res.headers["x-drcon-upstream"] as string | undefined,
+          }),
+        );
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end();
+  });
+}

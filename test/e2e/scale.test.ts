@@ -1,0 +1,148 @@
+// drcon scale / kill on a real engine: instances come and go while requests flow, and none drops.
+import { Agent, request } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { drcon, e2eEngine, get } from "./harness.js";
+
+const engine = await e2eEngine();
+const STACK = "e2escale";
+const LB = 18180;
+const flags = ["--stack", STACK];
+const lb = `http://127.0.0.1:${LB}`;
+
+async function instances(): Promise<string[]> {
+  const docker = engine as NonNullable<typeof engine>;
+  const list = await docker.listContainers({
+    "io.drcon.stack": STACK,
+    "io.drcon.role": "instance",
+  });
+  return list.map((c) => `${c.Names[0]?.slice(1)}:${c.State}`).sort();
+}
+
+/** A bounded request loop: `rate` requests/s for `seconds`, recording every status. */
+function load(rate: number, seconds: number): Promise<{ statuses: number[]; errors: string[] }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  const statuses: number[] = [];
+  const errors: string[] = [];
+  const total = rate * seconds;
+  return new Promise((resolve) => {
+    let sent = 0;
+    let done = 0;
+    const timer = setInterval(() => {
+      if (sent >= total) return clearInterval(timer);
+      sent++;
+      const req = request(lb, { agent, timeout: 5000 }, (res) => {
+        res.resume();
+        res.on("end", () => {
+          statuses.push(res.statusCode ?? 0);
+          if (++done === total) resolve({ statuses, errors });
+        });
+      });
+      req.on("timeout", () => req.destroy(new Error("timeout")));
+      req.on("error", (err) => {
+        errors.push(err.message);
+        if (++done === total) resolve({ statuses, errors });
+      });
+      req.end();
+    }, 1000 / rate);
+  });
+}
+
+describe.skipIf(!engine)("drcon scale / kill", () => {
+  beforeAll(async () => {
+    await drcon(["down", "--volumes", ...flags]);
+    const up = await drcon(["up", ...flags, "--port", String(LB), "--consul-port", "18510"]);
+    expect(up.code, up.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await drcon(["down", "--volumes", ...flags]);
+  });
+
+  it("refuses bad input with one line and changes nothing", async () => {
+    const before = await instances();
+    for (const arg of [
+      "simple=abc",
+      "simple=-1",
+      "=3",
+      "x;}=2",
+      "Simple=2",
+      "simple=51",
+      "web=2",
+    ]) {
+      const res = await drcon(["scale", arg, ...flags]);
+      expect(res.code, arg).not.toBe(0);
+      expect(res.stderr.trim().split("\n"), arg).toHaveLength(1);
+      expect(res.stderr, arg).toMatch(/^Error: /);
+    }
+    const notUp = await drcon(["scale", "simple=1", "--stack", "e2enotthere"]);
+    expect(notUp.code).not.toBe(0);
+    expect(notUp.stderr.trim()).toBe(
+      "Error: stack e2enotthere is not up: run `drcon up --stack e2enotthere` first",
+    );
+    expect(await instances()).toEqual(before);
+  });
+
+  it("scale simple=3: 30 requests through the LB reach 3 distinct instances", async () => {
+    const res = await drcon(["scale", "simple=3", ...flags, "--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    const json = JSON.parse(res.stdout);
+    expect(json.services[0].started).toEqual([
+      `${STACK}-simple-1`,
+      `${STACK}-simple-2`,
+      `${STACK}-simple-3`,
+    ]);
+    expect(await instances()).toEqual([1, 2, 3].map((n) => `${STACK}-simple-${n}:running`));
+    const upstreams = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      const r = await get(lb);
+      expect(r.status).toBe(200);
+      upstreams.add(String(r.upstream));
+    }
+    expect(upstreams.size).toBe(3);
+  });
+
+  it("drops no request while scaling 3 -> 1 -> 3 and killing two instances", async () => {
+    const traffic = load(20, 15);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await drcon(["scale", "simple=1", ...flags])).code).toBe(0);
+    expect((await drcon(["scale", "simple=3", ...flags])).code).toBe(0);
+    const k1 = await drcon(["kill", "simple", ...flags]);
+    expect(k1.code, k1.stderr).toBe(0);
+    await new Promise((r) => setTimeout(r, 1000));
+    const k2 = await drcon(["kill", "simple", ...flags]);
+    expect(k2.code, k2.stderr).toBe(0);
+    const { statuses, errors } = await traffic;
+    expect(errors).toEqual([]);
+    expect(statuses).toHaveLength(300);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    console.log(`zero-drop: ${statuses.length} requests, all 200`);
+    expect((await instances()).filter((i) => i.endsWith(":running"))).toHaveLength(1);
+  });
+
+  it("two scales at once never overshoot and leave no orphans", async () => {
+    const [a, b] = await Promise.all([
+      drcon(["scale", "simple=4", ...flags]),
+      drcon(["scale", "simple=4", ...flags]),
+    ]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    expect(await instances()).toEqual([1, 2, 3, 4].map((n) => `${STACK}-simple-${n}:running`));
+  });
+
+  it("scale simple=0 gives 503 naming the service; scale simple=1 brings it back", async () => {
+    expect((await drcon(["scale", "simple=0", ...flags])).code).toBe(0);
+    expect(await instances()).toEqual([]);
+    const empty = await get(lb);
+    expect(empty.status).toBe(503);
+    expect(empty.body).toContain('"simple"');
+    expect((await drcon(["scale", "simple=1", ...flags])).code).toBe(0);
+    expect((await get(lb)).status).toBe(200);
+  });
+
+  it("kill names unknown targets clearly", async () => {
+    const res = await drcon(["kill", "nosuch", ...flags]);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr.trim()).toBe(
+      `Error: no service or instance named nosuch in stack ${STACK} (services: simple)`,
+    );
+  });
+});

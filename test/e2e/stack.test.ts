@@ -1,0 +1,218 @@
+// drcon up / status / down on a real engine with the stand-in images: Consul, our registrator and
+// the nginx + consul-template LB, and containers that join the LB by declaring SERVICE_NAME.
+import { execFile } from "node:child_process";
+import { createServer, type Server } from "node:net";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConsulApi } from "../../src/consul/client.js";
+import { drcon, e2eEngine, e2eEnv, get, leftovers } from "./harness.js";
+
+const run = promisify(execFile);
+const engine = await e2eEngine();
+const STACK = "e2estack";
+const LB = 18080;
+const CONSUL = 18501;
+const flags = ["--stack", STACK, "--port", String(LB), "--consul-port", String(CONSUL)];
+const lb = `http://127.0.0.1:${LB}`;
+
+/** `docker run` by hand, as the seed does; labelled only so that the test's clean-up finds it. */
+async function dockerRun(name: string, serviceName: string): Promise<string> {
+  const { stdout } = await run("docker", [
+    "run",
+    "-d",
+    "--name",
+    name,
+    "--network",
+    STACK,
+    "--label",
+    `io.drcon.stack=${STACK}`,
+    "-e",
+    `SERVICE_NAME=${serviceName}`,
+    String(e2eEnv.DRCON_IMAGE_DEMO),
+  ]);
+  return stdout.trim();
+}
+
+/** Polls until `check` holds; returns how long it took. */
+async function until(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    if (await check().catch(() => false)) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`not within ${timeoutMs} ms: ${what}`);
+}
+
+describe.skipIf(!engine)("drcon up / status / down", () => {
+  const docker = engine as NonNullable<typeof engine>;
+  beforeAll(async () => {
+    await drcon(["down", "--volumes", ...flags.slice(0, 2)]);
+  });
+  afterAll(async () => {
+    await drcon(["down", "--volumes", "--stack", STACK]);
+    await drcon(["down", "--volumes", "--stack", "e2eport"]);
+  });
+
+  it("brings the stack up on an empty engine; the LB answers 503 naming the default service", async () => {
+    const up = await drcon(["up", ...flags]);
+    expect(up.stderr).toBe("");
+    expect(up.code).toBe(0);
+    expect(up.stdout).toContain(`Stack ${STACK} is up`);
+    expect(up.stdout).toContain(lb);
+    expect(up.stdout).toContain(`http://127.0.0.1:${CONSUL}/ui/`);
+    const res = await get(lb);
+    expect(res.status).toBe(503);
+    expect(res.body).toContain('no healthy instance of service "simple"');
+    const names = (await docker.listContainers({ "io.drcon.stack": STACK }))
+      .map((c) => c.Names[0])
+      .sort();
+    expect(names).toEqual([`/${STACK}-consul`, `/${STACK}-lb`, `/${STACK}-registrator`]);
+  });
+
+  it("a second up changes nothing", async () => {
+    const before = (await docker.listContainers({ "io.drcon.stack": STACK }))
+      .map((c) => c.Id)
+      .sort();
+    const again = await drcon(["up", ...flags]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("already up; nothing changed");
+    const after = (await docker.listContainers({ "io.drcon.stack": STACK }))
+      .map((c) => c.Id)
+      .sort();
+    expect(after).toEqual(before);
+  });
+
+  it("routes to a container started by hand with SERVICE_NAME, and drops it when it is killed", async () => {
+    await dockerRun(`${STACK}-byhand`, "simple");
+    const joined = await until(
+      async () => (await get(lb)).status === 200,
+      10_000,
+      "the hand-run container serves",
+    );
+    const res = await get(lb);
+    expect(res.upstream).toMatch(/^\d+\.\d+\.\d+\.\d+:80$/);
+    expect(res.body).toContain("Hostname:");
+    const byHost = await get(lb, "simple.localhost");
+    expect(byHost.status).toBe(200);
+
+    const status = JSON.parse((await drcon(["status", "--json", "--stack", STACK])).stdout);
+    expect(status.up).toBe(true);
+    const simple = status.services.find((s: { name: string }) => s.name === "simple");
+    expect(simple.instances).toMatchObject([
+      { address: res.upstream, health: "passing", routed: true, managed: false },
+    ]);
+
+    await run("docker", ["kill", `${STACK}-byhand`]);
+    const left = await until(
+      async () => (await get(lb)).status === 503,
+      5_000,
+      "the LB answers 503 again",
+    );
+    console.log(
+      `hand-run instance: joined the LB in ${joined} ms; left it ${left} ms after docker kill`,
+    );
+    await run("docker", ["rm", "-f", `${STACK}-byhand`]);
+  });
+
+  it("refuses a SERVICE_NAME that could inject nginx config, and the LB stays valid", async () => {
+    await dockerRun(`${STACK}-evil`, "x;}");
+    await dockerRun(`${STACK}-good`, "simple");
+    await until(async () => (await get(lb)).status === 200, 10_000, "the good container serves");
+    const consul = new ConsulApi("127.0.0.1", CONSUL);
+    const names = (await consul.agentServices()).map((s) => s.Service);
+    expect(names).toContain("simple");
+    expect(names).not.toContain("x;}");
+    const logs = await run("docker", ["logs", `${STACK}-registrator`]);
+    expect(logs.stdout + logs.stderr).toMatch(/refused/);
+    await run("docker", ["rm", "-f", `${STACK}-evil`]);
+  });
+
+  it("after docker restart of Consul, registrations come back and the LB routes again", async () => {
+    await run("docker", ["restart", `${STACK}-consul`]);
+    const back = await until(
+      async () => (await get(lb)).status === 200,
+      30_000,
+      "the LB routes after the restart",
+    );
+    console.log(`LB routing again ${back} ms after docker restart returned`);
+    const consul = new ConsulApi("127.0.0.1", CONSUL);
+    expect((await consul.health("simple")).map((h) => h.status)).toEqual(["passing"]);
+    await run("docker", ["rm", "-f", `${STACK}-good`]);
+  });
+
+  it("repairs a stack whose LB was removed", async () => {
+    await run("docker", ["rm", "-f", `${STACK}-lb`]);
+    const repair = await drcon(["up", ...flags]);
+    expect(repair.code).toBe(0);
+    expect(repair.stdout).toContain(`container ${STACK}-lb`);
+    expect((await get(lb)).status).toBe(503);
+  });
+
+  it("fails with one line when the LB port is taken, and leaves no container of that stack", async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(18090, "127.0.0.1", () => r()));
+    try {
+      const res = await drcon([
+        "up",
+        "--stack",
+        "e2eport",
+        "--port",
+        "18090",
+        "--consul-port",
+        "18502",
+      ]);
+      expect(res.code).not.toBe(0);
+      const lines = res.stderr.trim().split("\n");
+      expect(lines.at(-1)).toMatch(
+        /^Error: 127\.0\.0\.1:18090 \(load balancer\) is already in use: free it, or choose another port with --port$/,
+      );
+      expect(res.stderr).not.toMatch(/\n\s+at /);
+      expect(await leftovers(docker, "e2eport")).toEqual({
+        containers: [],
+        networks: [],
+        volumes: [],
+      });
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("fails clearly and makes nothing with --pull never and a missing image", async () => {
+    const res = await drcon(
+      ["up", "--stack", "e2eport", "--port", "18091", "--consul-port", "18503", "--pull", "never"],
+      {
+        DRCON_IMAGE_CONSUL: "drcon-ci/not-there:1",
+      },
+    );
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain(
+      'image drcon-ci/not-there:1 is not present locally and the pull policy is "never"',
+    );
+    expect(await leftovers(docker, "e2eport")).toEqual({
+      containers: [],
+      networks: [],
+      volumes: [],
+    });
+  });
+
+  it("down removes every labelled container and the network; --volumes the volume too; then it is a no-op", async () => {
+    const down = await drcon(["down", "--stack", STACK]);
+    expect(down.code).toBe(0);
+    expect(down.stdout).toContain(`removed container ${STACK}-consul`);
+    let left = await leftovers(docker, STACK);
+    expect(left.containers).toEqual([]);
+    expect(left.networks).toEqual([]);
+    expect(left.volumes).toEqual([`${STACK}-consul-data`]);
+    const withVolumes = await drcon(["down", "--volumes", "--stack", STACK]);
+    expect(withVolumes.stdout).toContain(`removed volume ${STACK}-consul-data`);
+    left = await leftovers(docker, STACK);
+    expect(left).toEqual({ containers: [], networks: [], volumes: [] });
+    const again = await drcon(["down", "--stack", STACK]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("Nothing to remove");
+  });
+});
