@@ -12,6 +12,8 @@ export interface Registration {
   check: {
     http?: string;
     tcp?: string;
+    /** A TTL check the registrator keeps at Docker's HEALTHCHECK verdict. */
+    ttl?: string;
     interval: string;
     timeout: string;
     /** Initial status: "passing" when the registrator has already seen the port answer. */
@@ -70,12 +72,17 @@ export class ConsulApi {
       meta: r.meta,
       check: {
         name: `${r.name} on ${r.address}:${r.port}`,
-        ...(r.check.http ? { http: r.check.http } : { tcp: r.check.tcp }),
-        interval: r.check.interval,
-        timeout: r.check.timeout,
+        ...checkTarget(r.check),
         status: r.check.status,
       },
     });
+  }
+
+  /** Sets a TTL check's status; `service:<id>` is the check of a service registered with one. */
+  async setTtlStatus(serviceId: string, status: "passing" | "critical", note: string) {
+    const id = `service:${serviceId}`;
+    if (status === "passing") await this.client.agent.check.pass({ id, note });
+    else await this.client.agent.check.fail({ id, note });
   }
 
   async deregister(id: string): Promise<void> {
@@ -182,6 +189,15 @@ export class ConsulApi {
       `Consul at ${this.url} has no leader after ${timeoutMs / 1000} s (${last}): see \`docker logs\` of the consul container`,
     );
   }
+}
+
+// The consul client sends `interval` and `timeout` only with a probing check; a TTL check has none.
+function checkTarget(check: Registration["check"]) {
+  const { interval, timeout } = check;
+  if (check.ttl) return { ttl: check.ttl, timeout };
+  return check.http
+    ? { http: check.http, interval, timeout }
+    : { tcp: check.tcp, interval, timeout };
 }
 
 function toHealth(data: unknown): ServiceHealth[] {

@@ -91,6 +91,13 @@ export class DockerEngine {
     );
   }
 
+  /** Running containers attached to `network`, whoever made them (the registrator's view). */
+  async runningOnNetwork(network: string): Promise<ContainerSummary[]> {
+    return this.call(() =>
+      this.api.listContainers({ filters: { network: [network], status: ["running"] } }),
+    );
+  }
+
   async listNetworks(labels: Record<string, string>): Promise<Docker.NetworkInspectInfo[]> {
     return this.call(() => this.api.listNetworks({ filters: { label: selector(labels) } }));
   }

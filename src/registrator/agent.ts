@@ -1,0 +1,265 @@
+// The registrator's loops: Docker events (reconnecting without losing any), periodic resyncs,
+// and a Consul heartbeat that resyncs as soon as Consul comes back after a restart.
+import { type AgentService, type ConsulApi, type Registration, sleep } from "../consul/client.js";
+import type { ContainerDetails, DockerEngine, EngineEvent } from "../docker/engine.js";
+import { SYNC_KEY } from "../stack/components.js";
+import { probe } from "./probe.js";
+import { type ContainerFacts, META, registrationsFor } from "./registration.js";
+
+export type Log = (level: "info" | "warn" | "error", msg: string, fields?: object) => void;
+
+export interface AgentOptions {
+  stack: string;
+  network: string;
+  resyncMs: number;
+  heartbeatMs: number;
+  log: Log;
+}
+
+// A slow starter is probed this long after its registration; after that Consul's check rules.
+const PROMOTE_FOR_MS = 5000;
+const PROMOTE_EVERY_MS = 100;
+// Signals that end a container: it leaves the LB at the kill, before Docker reports it dead.
+const FATAL_SIGNALS = new Set(["9", "15", "SIGKILL", "SIGTERM"]);
+
+export class RegistratorAgent {
+  /** Per container: its Consul work runs in order, one step after another. */
+  private readonly chains = new Map<string, Promise<void>>();
+  /** Per container: bumped when it goes away, so a pending promotion does not bring it back. */
+  private readonly generation = new Map<string, number>();
+  private readonly lastRefusal = new Map<string, string>();
+  private consulDown = false;
+  private stopped = false;
+
+  constructor(
+    private readonly engine: DockerEngine,
+    private readonly consul: ConsulApi,
+    private readonly options: AgentOptions,
+  ) {}
+
+  /** Runs until `stop()`: the first full sync, then events, resyncs and the heartbeat. */
+  async run(): Promise<void> {
+    const since = Math.floor(Date.now() / 1000);
+    while (!this.stopped && !(await this.resync(false))) await sleep(500);
+    const resyncs = setInterval(() => void this.resync(false), this.options.resyncMs);
+    const heartbeat = setInterval(() => void this.heartbeat(), this.options.heartbeatMs);
+    try {
+      await this.followEvents(since);
+    } finally {
+      clearInterval(resyncs);
+      clearInterval(heartbeat);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /**
+   * Registers every running container on the network that asks for it and removes this stack's
+   * registrations whose container no longer runs. `force` re-registers (after a Consul restart,
+   * when check states start over). Returns false when Consul or Docker did not answer.
+   */
+  async resync(force: boolean): Promise<boolean> {
+    try {
+      const [containers, services] = await Promise.all([
+        this.engine.runningOnNetwork(this.options.network),
+        this.consul.agentServices(),
+      ]);
+      const running = new Set(containers.map((c) => c.Id));
+      const stale = new Set(
+        this.own(services)
+          .map((s) => s.Meta?.[META.container] ?? "")
+          .filter((id) => !running.has(id)),
+      );
+      await Promise.all([
+        ...[...stale].map((id) => this.enqueue(id, () => this.remove(id, "resync: not running"))),
+        ...[...running].map((id) => this.enqueue(id, () => this.apply(id, force))),
+      ]);
+      const registered = this.own(await this.consul.agentServices()).length;
+      await this.consul.kvSet(
+        SYNC_KEY,
+        JSON.stringify({ at: new Date().toISOString(), registered }),
+      );
+      return true;
+    } catch (err) {
+      this.options.log("warn", "resync failed", { error: (err as Error).message });
+      return false;
+    }
+  }
+
+  /** One Docker event: what it means for the container's registrations. */
+  handle(event: EngineEvent): void {
+    const id = event.Actor.ID;
+    if (event.Type === "network") {
+      if (event.Actor.Attributes.name !== this.options.network) return;
+      const container = event.Actor.Attributes.container;
+      if (!container) return;
+      if (event.Action === "connect") this.enqueue(container, () => this.apply(container, false));
+      if (event.Action === "disconnect") this.gone(container, "disconnected from the network");
+      return;
+    }
+    if (event.Type !== "container") return;
+    const action = event.Action;
+    if (action === "start" || action === "unpause" || action.startsWith("health_status")) {
+      this.enqueue(id, () => this.apply(id, false));
+    } else if (action === "die" || action === "pause" || action === "destroy") {
+      this.gone(id, action);
+    } else if (action === "kill" && FATAL_SIGNALS.has(event.Actor.Attributes.signal ?? "")) {
+      this.gone(id, `kill ${event.Actor.Attributes.signal}`);
+    }
+  }
+
+  private gone(id: string, why: string): void {
+    this.generation.set(id, (this.generation.get(id) ?? 0) + 1);
+    this.enqueue(id, () => this.remove(id, why));
+  }
+
+  private async followEvents(since: number): Promise<void> {
+    let from = since;
+    const filters = { type: ["container", "network"] };
+    while (!this.stopped) {
+      try {
+        for await (const event of this.engine.events(filters, from)) {
+          from = event.time;
+          this.handle(event);
+          if (this.stopped) return;
+        }
+        this.options.log("warn", "Docker event stream ended; reconnecting", { since: from });
+      } catch (err) {
+        this.options.log("warn", "Docker event stream failed; reconnecting", {
+          error: (err as Error).message,
+          since: from,
+        });
+        await sleep(1000);
+      }
+      // Events from `from` on are replayed (handling is idempotent); a resync covers the rest.
+      void this.resync(false);
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    const up = await this.consul
+      .leader()
+      .then((leader) => leader !== "")
+      .catch(() => false);
+    if (!up && !this.consulDown) this.options.log("warn", "Consul is not answering");
+    if (up && this.consulDown) {
+      this.options.log("info", "Consul is back; resyncing");
+      if (!(await this.resync(true))) return;
+    }
+    this.consulDown = !up;
+  }
+
+  private enqueue(id: string, step: () => Promise<void>): Promise<void> {
+    const next = (this.chains.get(id) ?? Promise.resolve()).then(step).catch((err: Error) => {
+      this.options.log("error", "registration step failed", { container: id, error: err.message });
+    });
+    this.chains.set(id, next);
+    void next.then(() => {
+      if (this.chains.get(id) === next) this.chains.delete(id);
+    });
+    return next;
+  }
+
+  private async apply(id: string, force: boolean): Promise<void> {
+    const details = await this.engine.inspectContainer(id);
+    if (!details?.State.Running || details.State.Paused) {
+      await this.remove(id, "not running");
+      return;
+    }
+    const facts = factsOf(details, this.options.network);
+    const { registrations, refused } = registrationsFor(facts, this.options.stack);
+    this.reportRefusals(facts, refused);
+    const existing = new Map(
+      this.own(await this.consul.agentServices())
+        .filter((s) => s.Meta?.[META.container] === id)
+        .map((s) => [s.ID, s]),
+    );
+    for (const r of registrations) {
+      const current = existing.get(r.id);
+      existing.delete(r.id);
+      if (r.check.ttl) {
+        if (force || current?.Meta?.[META.hash] !== r.meta[META.hash]) await this.register(r);
+        else await this.consul.setTtlStatus(r.id, r.check.status, `Docker: ${facts.health}`);
+        continue;
+      }
+      if (!force && current?.Meta?.[META.hash] === r.meta[META.hash]) continue;
+      const passing = await probe(r.check);
+      await this.register({
+        ...r,
+        check: { ...r.check, status: passing ? "passing" : "critical" },
+      });
+      if (!passing) void this.promote(r, this.generation.get(id) ?? 0);
+    }
+    for (const leftover of existing.keys()) await this.deregister(leftover, "no longer declared");
+  }
+
+  /** Probes a slow starter until it answers, then registers it passing without waiting for Consul. */
+  private async promote(r: Registration, generation: number): Promise<void> {
+    const container = r.meta[META.container] ?? "";
+    const deadline = Date.now() + PROMOTE_FOR_MS;
+    while (Date.now() < deadline) {
+      await sleep(PROMOTE_EVERY_MS);
+      if ((this.generation.get(container) ?? 0) !== generation) return;
+      if (!(await probe(r.check))) continue;
+      await this.enqueue(container, async () => {
+        if ((this.generation.get(container) ?? 0) !== generation) return;
+        await this.register({ ...r, check: { ...r.check, status: "passing" } });
+      });
+      return;
+    }
+  }
+
+  private async register(r: Registration): Promise<void> {
+    await this.consul.register(r);
+    this.options.log("info", "registered", {
+      id: r.id,
+      service: r.name,
+      address: `${r.address}:${r.port}`,
+      status: r.check.status,
+    });
+  }
+
+  private async remove(id: string, why: string): Promise<void> {
+    const services = this.own(await this.consul.agentServices()).filter(
+      (s) => s.Meta?.[META.container] === id,
+    );
+    for (const s of services) await this.deregister(s.ID, why);
+    this.lastRefusal.delete(id);
+  }
+
+  private async deregister(serviceId: string, why: string): Promise<void> {
+    await this.consul.deregister(serviceId);
+    this.options.log("info", "deregistered", { id: serviceId, reason: why });
+  }
+
+  /** Logs what a container asked for and did not get, once per change rather than every resync. */
+  private reportRefusals(facts: ContainerFacts, refused: string[]): void {
+    const text = refused.join("; ");
+    if (this.lastRefusal.get(facts.id) === text) return;
+    this.lastRefusal.set(facts.id, text);
+    for (const reason of refused) {
+      this.options.log("warn", "refused", { container: facts.name, reason });
+    }
+  }
+
+  private own(services: AgentService[]): AgentService[] {
+    return services.filter((s) => s.Meta?.[META.stack] === this.options.stack);
+  }
+}
+
+/** What the mapping needs from `docker inspect`. */
+export function factsOf(details: ContainerDetails, network: string): ContainerFacts {
+  const health = details.State.Health?.Status;
+  return {
+    id: details.Id,
+    name: details.Name.replace(/^\//, ""),
+    env: details.Config.Env ?? [],
+    labels: details.Config.Labels ?? {},
+    exposedPorts: Object.keys(details.Config.ExposedPorts ?? {}),
+    address: details.NetworkSettings.Networks[network]?.IPAddress || undefined,
+    health:
+      health === "healthy" || health === "unhealthy" || health === "starting" ? health : undefined,
+  };
+}
