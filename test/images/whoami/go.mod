@@ -1,0 +1,3 @@
+module drcon.local/whoami
+
+go 1.22
