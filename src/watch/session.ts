@@ -92,6 +92,18 @@ export class WatchSession {
 
   async run(signal: AbortSignal): Promise<Summary> {
     const { settings } = this;
+    this.stopping = signal.aborted;
+    signal.addEventListener("abort", () => {
+      this.stopping = true;
+    });
+    this.sink.start?.({
+      t: this.now(),
+      target: settings.target,
+      rate: settings.rate,
+      concurrency: settings.concurrency,
+      requests: settings.requests ?? null,
+      durationMs: settings.durationMs ?? null,
+    });
     if (this.tracker) {
       await this.tracker.start();
       // The routing table once, even when Consul or the LB were slow to answer.
@@ -100,19 +112,9 @@ export class WatchSession {
         this.sink.routing?.(this.tracker.model.snapshot(this.now()));
       }
     }
-    signal.addEventListener("abort", () => {
-      this.stopping = true;
-    });
+    // The run's clock starts with the first request, after the routing table's first answers.
     const startedAt = this.now();
     this.stats.startedAt = startedAt;
-    this.sink.start?.({
-      t: startedAt,
-      target: settings.target,
-      rate: settings.rate,
-      concurrency: settings.concurrency,
-      requests: settings.requests ?? null,
-      durationMs: settings.durationMs ?? null,
-    });
 
     let reported = Math.floor(startedAt / 1000) * 1000 - 1000;
     const reportSeconds = (upTo: number) => {
