@@ -33,10 +33,10 @@ New instances join the load balancer by themselves; scale returns once they pass
     }),
     image: Flags.string({ description: "image for a service that is not in the configuration" }),
     port: Flags.integer({
-      description: "port of that service's image (with --image)",
+      // No `default`: oclif would then see --port as always given and demand --image.
+      description: "port of that service's image (with --image) [default: 80]",
       min: 1,
       max: 65535,
-      default: 80,
       dependsOn: ["image"],
     }),
   };
@@ -47,7 +47,7 @@ New instances join the load balancer by themselves; scale returns once they pass
       this.stackConfig(flags),
       argv as string[],
       flags.image,
-      flags.port,
+      flags.port ?? 80,
     );
     const requests =
       argv.length === 0
