@@ -98,6 +98,8 @@ Each request is recorded with its status, latency, the instance that served it a
         return;
       }
       screen?.stop();
+      // What completed so far still gets its summary; what was in flight is not counted.
+      if (session) output.summary(session.summarySoFar());
       process.exit(130);
     };
     process.on("SIGINT", stop);

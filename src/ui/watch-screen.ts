@@ -82,7 +82,12 @@ function routing(view: WatchView): string[] {
     a.name === target ? -1 : b.name === target ? 1 : 0,
   );
   for (const svc of services) {
-    lines.push(serviceLine(svc, svc.name === r.lb.defaultService, view.now));
+    lines.push(
+      serviceLine(svc, svc.name === r.lb.defaultService, view.now, {
+        consul: r.consul.reachable !== false,
+        lb: r.lb.reachable !== false,
+      }),
+    );
     if (svc.instances.length === 0) continue;
     const share = view.window.perInstance;
     const shareTotal = view.window.total;
@@ -106,9 +111,16 @@ function routing(view: WatchView): string[] {
   return lines;
 }
 
-function serviceLine(svc: ServiceView, isDefault: boolean, now: number): string {
+function serviceLine(
+  svc: ServiceView,
+  isDefault: boolean,
+  now: number,
+  answering: { consul: boolean; lb: boolean },
+): string {
   const name = `${color.bold(svc.name)}${isDefault ? color.dim(" (default)") : ""}`;
-  const routed = svc.lb === null ? "LB ?" : `LB routes ${svc.lb.length}`;
+  const stale = color.dim(" (last known)");
+  const passing = `Consul ${svc.passing} passing${answering.consul ? "" : stale}`;
+  const routed = `${svc.lb === null ? "LB ?" : `LB routes ${svc.lb.length}`}${answering.lb ? "" : stale}`;
   const sync =
     svc.lb === null
       ? ""
@@ -117,7 +129,7 @@ function serviceLine(svc: ServiceView, isDefault: boolean, now: number): string 
         : color.yellow(
             `out of sync for ${millis(svc.outOfSyncSince === null ? 0 : now - svc.outOfSyncSince)}`,
           );
-  return `${name}: Consul ${svc.passing} passing, ${routed}  ${sync}`;
+  return `${name}: ${passing}, ${routed}  ${sync}`;
 }
 
 function rowColor(i: InstanceView): (s: string) => string {
@@ -140,10 +152,10 @@ function traffic(view: WatchView, width: number): string[] {
   const w = view.window;
   const failures = failureList(view.failures);
   return [
-    `${color.bold("Traffic")}  last ${done.length} s, ${max}/s at most`,
+    `${color.bold("Traffic")}  one column a second, ${max}/s at most`,
     `  ${"req/s".padEnd(label - 2)}${color.cyan(sparkline(totals, max))} ${last?.total ?? 0}/s`,
     `  ${"errors".padEnd(label - 2)}${color.red(sparkline(errors, max))} ${last?.failed ?? 0}/s`,
-    `  total ${view.total}  ok ${view.total - view.failed} (${percent(view.total - view.failed, view.total)})  failed ${view.failed}${failures ? ` (${failures})` : ""}`,
+    `  total ${view.total}${view.inFlight > 0 ? ` (+${view.inFlight} in flight)` : ""}  ok ${view.total - view.failed} (${percent(view.total - view.failed, view.total)})  failed ${view.failed}${failures ? ` (${failures})` : ""}`,
     `  last ${w.seconds} s: ${w.total} requests, ${w.failed} failed, p50 ${millis(w.latency.p50)}  p95 ${millis(w.latency.p95)}  p99 ${millis(w.latency.p99)}`,
   ];
 }

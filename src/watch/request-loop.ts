@@ -26,6 +26,8 @@ export interface LoopOptions {
   /** Aborting stops sending; requests in flight get `drainMs` to finish, then are cut. */
   signal?: AbortSignal;
   drainMs?: number;
+  /** Told each request's number as it goes out. */
+  onSent?: (seq: number) => void;
 }
 
 export interface LoopResult {
@@ -114,6 +116,7 @@ export function runRequestLoop(
     };
 
     const fire = (seq: number) => {
+      options.onSent?.(seq);
       const t = Date.now();
       const t0 = performance.now();
       let done = false;

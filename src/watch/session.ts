@@ -48,6 +48,7 @@ export interface WatchView {
   settings: WatchSettings;
   startedAt: number;
   total: number;
+  inFlight: number;
   failed: number;
   failures: Summary["failures"];
   window: WindowStats;
@@ -65,6 +66,8 @@ export class WatchSession {
   readonly stats: RunStats;
   readonly events: WatchEvent[] = [];
   private stopping = false;
+  /** Requests sent so far; those not yet in the statistics are in flight. */
+  private sent = 0;
   private firstRouting = true;
 
   constructor(
@@ -142,6 +145,9 @@ export class WatchSession {
           ...(settings.requests !== undefined ? { maxRequests: settings.requests } : {}),
           ...(settings.durationMs !== undefined ? { durationMs: settings.durationMs } : {}),
           signal,
+          onSent: (seq) => {
+            this.sent = seq;
+          },
         },
         (record) => {
           if (record.upstream) {
@@ -161,6 +167,12 @@ export class WatchSession {
     return this.stats.summary(end);
   }
 
+  /** The summary of what completed so far, for a run cut short: what is in flight is cancelled. */
+  summarySoFar(now = this.now()): Summary {
+    this.stats.cancelled = Math.max(0, this.sent - this.stats.total);
+    return this.stats.summary(now);
+  }
+
   view(now = this.now()): WatchView {
     const windowMs = this.settings.windowMs ?? 10_000;
     return {
@@ -168,6 +180,7 @@ export class WatchSession {
       settings: this.settings,
       startedAt: this.stats.startedAt,
       total: this.stats.total,
+      inFlight: Math.max(0, this.sent - this.stats.total),
       failed: this.stats.failed,
       failures: { ...this.stats.failures },
       window: this.stats.windows.window(now, windowMs),

@@ -62,6 +62,7 @@ function view(events = 3): WatchView {
     },
     startedAt: T0,
     total: stats.total,
+    inFlight: 0,
     failed: stats.failed,
     failures: { ...stats.failures },
     window: stats.windows.window(now, 10_000),
@@ -113,6 +114,22 @@ describe("renderScreen", () => {
     }
     const small = plain(renderScreen(view(40), { columns: 80, rows: 24 }));
     expect(small[small.length - 1]).toContain("rendered r39");
+  });
+
+  it("marks the table as last known while the LB or Consul does not answer", () => {
+    const v = view();
+    const routing = v.routing as NonNullable<WatchView["routing"]>;
+    const down = {
+      ...v,
+      routing: {
+        ...routing,
+        lb: { ...routing.lb, reachable: false },
+        consul: { reachable: false },
+      },
+    };
+    const text = plain(renderScreen(down, { columns: 160, rows: 50 })).join("\n");
+    expect(text).toContain("LB: not answering  Consul: not answering");
+    expect(text).toContain("Consul 2 passing (last known), LB routes 3 (last known)");
   });
 
   it("says so when there is no stack to ask, and when stopping", () => {
