@@ -180,6 +180,15 @@ describe("ageOrigin", () => {
       since: T0 - 5000,
       ageFrom: "meta",
     });
+    // Docker's StartedAt has nanoseconds; a never-started container's is year 1.
+    expect(ageOrigin({ drcon_started: "2026-01-01T11:59:59.500000001Z" }, T0)).toEqual({
+      since: T0 - 500,
+      ageFrom: "meta",
+    });
+    expect(ageOrigin({ drcon_started: "0001-01-01T00:00:00Z" }, T0)).toEqual({
+      since: T0,
+      ageFrom: "seen",
+    });
     expect(ageOrigin({ drcon_started: "soon" }, T0)).toEqual({ since: T0, ageFrom: "seen" });
     expect(ageOrigin({}, T0)).toEqual({ since: T0, ageFrom: "seen" });
   });
