@@ -259,6 +259,7 @@ export function factsOf(details: ContainerDetails, network: string): ContainerFa
     labels: details.Config.Labels ?? {},
     exposedPorts: Object.keys(details.Config.ExposedPorts ?? {}),
     address: details.NetworkSettings.Networks[network]?.IPAddress || undefined,
+    startedAt: details.State.StartedAt,
     health:
       health === "healthy" || health === "unhealthy" || health === "starting" ? health : undefined,
   };

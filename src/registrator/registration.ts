@@ -16,6 +16,8 @@ export interface ContainerFacts {
   exposedPorts: string[];
   /** Address on the stack network; undefined when the container is not on it. */
   address: string | undefined;
+  /** When the container (last) started, ISO 8601: shown as the instance's age. */
+  startedAt: string;
   /** Docker HEALTHCHECK state, undefined when the image declares none. */
   health: "starting" | "healthy" | "unhealthy" | undefined;
 }
@@ -36,6 +38,7 @@ export const META = {
   stack: "drcon_stack",
   container: "drcon_container",
   instance: "drcon_instance",
+  started: "drcon_started",
   /** Hash of the registration, so a resync re-registers only what changed. */
   hash: "drcon_hash",
 } as const;
@@ -102,6 +105,7 @@ export function registrationsFor(
         [META.stack]: stack,
         [META.container]: container.id,
         [META.instance]: container.name,
+        [META.started]: container.startedAt,
       },
       check,
     };

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Config, PullPolicy } from "../config/schema.js";
-import type { DockerEngine, Progress } from "../docker/engine.js";
+import { type DockerEngine, engineMessage, type Progress } from "../docker/engine.js";
 import { DrconError } from "../ui/errors.js";
 import { type BuiltImages, builtImageTag } from "./components.js";
 import { LABELS } from "./names.js";
@@ -21,7 +21,15 @@ export async function ensureImage(
       `image ${ref} is not present locally and the pull policy is "never": load or build it, or use --pull missing`,
     );
   }
-  await engine.pullImage(ref, progress);
+  try {
+    await engine.pullImage(ref, progress);
+  } catch (err) {
+    if (err instanceof DrconError && /Docker engine/.test(err.message)) throw err;
+    throw new DrconError(
+      `could not pull ${ref} (${engineMessage(err).split("\n")[0]}): check the engine's network or registry login, or load the image and use --pull never`,
+      { cause: err },
+    );
+  }
   return "pulled";
 }
 

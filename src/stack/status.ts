@@ -96,7 +96,10 @@ async function serviceStatuses(
         address: `${h.address}:${h.port}`,
         health: h.status,
         routed: routed.has(`${h.address}:${h.port}`),
-        managed: containers.some((c) => c.Id === h.meta.drcon_container),
+        // Made by `drcon scale`, not started by hand (even if labelled with the stack).
+        managed: containers.some(
+          (c) => c.Id === h.meta.drcon_container && c.Labels[LABELS.role] === "instance",
+        ),
       }));
       // drcon's own instances that Consul does not (yet) know.
       for (const c of containers) {

@@ -13,6 +13,7 @@ const base: ContainerFacts = {
   labels: {},
   exposedPorts: ["80/tcp"],
   address: "172.18.0.5",
+  startedAt: "2026-11-25T02:00:00.000Z",
   health: undefined,
 };
 
@@ -36,6 +37,7 @@ describe("registrationsFor", () => {
       [META.stack]: "drcon",
       [META.container]: "c0ffee",
       [META.instance]: "drcon-simple-1",
+      [META.started]: "2026-11-25T02:00:00.000Z",
     });
     expect(r?.meta[META.hash]).toMatch(/^[0-9a-f]{12}$/);
   });

@@ -8,16 +8,40 @@ const report: StatusReport = {
   up: true,
   urls: { lb: "http://127.0.0.1:8080", consul: "http://127.0.0.1:8500" },
   components: [
-    { role: "consul", name: "drcon-consul", state: "running", health: "leader 172.18.0.2:8300", uptimeSeconds: 75 },
-    { role: "registrator", name: "drcon-registrator", state: "running", health: "synced 3 s ago", uptimeSeconds: 74 },
+    {
+      role: "consul",
+      name: "drcon-consul",
+      state: "running",
+      health: "leader 172.18.0.2:8300",
+      uptimeSeconds: 75,
+    },
+    {
+      role: "registrator",
+      name: "drcon-registrator",
+      state: "running",
+      health: "synced 3 s ago",
+      uptimeSeconds: 74,
+    },
     { role: "lb", name: "drcon-lb", state: "running", health: "answering", uptimeSeconds: 7300 },
   ],
   services: [
     {
       name: "simple",
       instances: [
-        { name: "drcon-simple-1", address: "172.18.0.5:80", health: "passing", routed: true, managed: true },
-        { name: "byhand:simple:80", address: "172.18.0.9:80", health: "critical", routed: false, managed: false },
+        {
+          name: "drcon-simple-1",
+          address: "172.18.0.5:80",
+          health: "passing",
+          routed: true,
+          managed: true,
+        },
+        {
+          name: "byhand:simple:80",
+          address: "172.18.0.9:80",
+          health: "critical",
+          routed: false,
+          managed: false,
+        },
       ],
     },
   ],
@@ -41,7 +65,12 @@ describe("renderStatus", () => {
       up: false,
       urls: null,
       services: [],
-      components: report.components.map((c) => ({ ...c, state: "missing", health: "-", uptimeSeconds: null })),
+      components: report.components.map((c) => ({
+        ...c,
+        state: "missing",
+        health: "-",
+        uptimeSeconds: null,
+      })),
     });
     expect(text).toContain("Stack drcon: not up");
     expect(text).toContain("start it with `drcon up`");
@@ -49,6 +78,11 @@ describe("renderStatus", () => {
 
   it("aligns tables and formats durations", () => {
     expect(table(["A", "BB"], [["xxx", "y"]]).split("\n")).toEqual(["  A    BB", "  xxx  y"]);
-    expect([duration(null), duration(5), duration(65), duration(3660)]).toEqual(["-", "5s", "1m5s", "1h1m"]);
+    expect([duration(null), duration(5), duration(65), duration(3660)]).toEqual([
+      "-",
+      "5s",
+      "1m5s",
+      "1h1m",
+    ]);
   });
 });
