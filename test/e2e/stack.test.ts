@@ -132,6 +132,46 @@ describe.skipIf(!engine)("drcon up / status / down", () => {
     await run("docker", ["rm", "-f", `${STACK}-evil`]);
   });
 
+  it("routes a container with a Docker HEALTHCHECK only while Docker reports it healthy", async () => {
+    const name = `${STACK}-hc`;
+    // A Node HTTP server that answers at once; its HEALTHCHECK passes only while /tmp/ok exists.
+    await run("docker", [
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--network",
+      STACK,
+      "--label",
+      `io.drcon.stack=${STACK}`,
+      "-e",
+      "SERVICE_NAME=hc",
+      "--expose",
+      "8080",
+      "--health-cmd",
+      "test -f /tmp/ok",
+      "--health-interval",
+      "1s",
+      "--health-retries",
+      "1",
+      String(e2eEnv.DRCON_IMAGE_NODE),
+      "node",
+      "-e",
+      "require('http').createServer((q, r) => r.end('hc')).listen(8080)",
+    ]);
+    const hc = async () => (await get(lb, "hc.localhost")).status;
+    const consul = new ConsulApi("127.0.0.1", CONSUL);
+    await until(async () => (await consul.health("hc")).length === 1, 10_000, "hc registers");
+    // Serving, but Docker has not called it healthy: not routed.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await hc()).toBe(503);
+    await run("docker", ["exec", name, "touch", "/tmp/ok"]);
+    await until(async () => (await hc()) === 200, 10_000, "hc is routed once healthy");
+    await run("docker", ["exec", name, "rm", "/tmp/ok"]);
+    await until(async () => (await hc()) === 503, 10_000, "hc leaves once unhealthy");
+    await run("docker", ["rm", "-f", name]);
+  });
+
   it("after docker restart of Consul, registrations come back and the LB routes again", async () => {
     const consul = new ConsulApi("127.0.0.1", CONSUL);
     const [before] = await consul.health("simple");
