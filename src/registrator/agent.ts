@@ -3,6 +3,7 @@
 import { type AgentService, type ConsulApi, type Registration, sleep } from "../consul/client.js";
 import type { ContainerDetails, DockerEngine, EngineEvent } from "../docker/engine.js";
 import { SYNC_KEY } from "../stack/components.js";
+import { intentOf } from "./events.js";
 import { probe } from "./probe.js";
 import { type ContainerFacts, META, registrationsFor } from "./registration.js";
 
@@ -19,8 +20,6 @@ export interface AgentOptions {
 // A slow starter is probed this long after its registration; after that Consul's check rules.
 const PROMOTE_FOR_MS = 5000;
 const PROMOTE_EVERY_MS = 100;
-// Signals that end a container: it leaves the LB at the kill, before Docker reports it dead.
-const FATAL_SIGNALS = new Set(["9", "15", "SIGKILL", "SIGTERM"]);
 
 export class RegistratorAgent {
   /** Per container: its Consul work runs in order, one step after another. */
@@ -90,24 +89,10 @@ export class RegistratorAgent {
 
   /** One Docker event: what it means for the container's registrations. */
   handle(event: EngineEvent): void {
-    const id = event.Actor.ID;
-    if (event.Type === "network") {
-      if (event.Actor.Attributes.name !== this.options.network) return;
-      const container = event.Actor.Attributes.container;
-      if (!container) return;
-      if (event.Action === "connect") this.enqueue(container, () => this.apply(container, false));
-      if (event.Action === "disconnect") this.gone(container, "disconnected from the network");
-      return;
-    }
-    if (event.Type !== "container") return;
-    const action = event.Action;
-    if (action === "start" || action === "unpause" || action.startsWith("health_status")) {
-      this.enqueue(id, () => this.apply(id, false));
-    } else if (action === "die" || action === "pause" || action === "destroy") {
-      this.gone(id, action);
-    } else if (action === "kill" && FATAL_SIGNALS.has(event.Actor.Attributes.signal ?? "")) {
-      this.gone(id, `kill ${event.Actor.Attributes.signal}`);
-    }
+    const intent = intentOf(event, this.options.network);
+    if (intent.kind === "apply")
+      this.enqueue(intent.container, () => this.apply(intent.container, false));
+    if (intent.kind === "remove") this.gone(intent.container, intent.why);
   }
 
   private gone(id: string, why: string): void {
