@@ -16,8 +16,11 @@ const CONSUL = 18501;
 const flags = ["--stack", STACK, "--port", String(LB), "--consul-port", String(CONSUL)];
 const lb = `http://127.0.0.1:${LB}`;
 
-/** `docker run` by hand, as the seed does; labelled only so that the test's clean-up finds it. */
-async function dockerRun(name: string, serviceName: string): Promise<string> {
+/**
+ * `docker run` by hand, as the seed does; labelled only so that the test's clean-up finds it.
+ * `more` holds extra `docker run` options, then an image and its command instead of the demo.
+ */
+async function dockerRun(name: string, serviceName: string, more: string[] = []): Promise<string> {
   const { stdout } = await run("docker", [
     "run",
     "-d",
@@ -29,7 +32,7 @@ async function dockerRun(name: string, serviceName: string): Promise<string> {
     `io.drcon.stack=${STACK}`,
     "-e",
     `SERVICE_NAME=${serviceName}`,
-    String(e2eEnv.DRCON_IMAGE_DEMO),
+    ...(more.length > 0 ? more : [String(e2eEnv.DRCON_IMAGE_DEMO)]),
   ]);
   return stdout.trim();
 }
@@ -135,17 +138,7 @@ describe.skipIf(!engine)("drcon up / status / down", () => {
   it("routes a container with a Docker HEALTHCHECK only while Docker reports it healthy", async () => {
     const name = `${STACK}-hc`;
     // A Node HTTP server that answers at once; its HEALTHCHECK passes only while /tmp/ok exists.
-    await run("docker", [
-      "run",
-      "-d",
-      "--name",
-      name,
-      "--network",
-      STACK,
-      "--label",
-      `io.drcon.stack=${STACK}`,
-      "-e",
-      "SERVICE_NAME=hc",
+    await dockerRun(name, "hc", [
       "--expose",
       "8080",
       "--health-cmd",
