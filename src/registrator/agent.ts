@@ -65,16 +65,14 @@ export class RegistratorAgent {
         this.engine.runningOnNetwork(this.options.network),
         this.consul.agentServices(),
       ]);
-      const running = new Set(containers.map((c) => c.Id));
-      const stale = new Set(
-        this.own(services)
-          .map((s) => s.Meta?.[META.container] ?? "")
-          .filter((id) => !running.has(id)),
-      );
-      await Promise.all([
-        ...[...stale].map((id) => this.enqueue(id, () => this.remove(id, "resync: not running"))),
-        ...[...running].map((id) => this.enqueue(id, () => this.apply(id, force))),
+      // Every container that runs, and every one this stack has registrations for: `apply`
+      // inspects each afresh, so one that started since the listing is not wrongly removed.
+      const ids = new Set([
+        ...containers.map((c) => c.Id),
+        ...this.own(services).map((s) => s.Meta?.[META.container] ?? ""),
       ]);
+      ids.delete("");
+      await Promise.all([...ids].map((id) => this.enqueue(id, () => this.apply(id, force))));
       const registered = this.own(await this.consul.agentServices()).length;
       await this.consul.kvSet(
         SYNC_KEY,
