@@ -138,6 +138,37 @@ describe.skipIf(!engine)("drcon scale / kill", () => {
     expect((await get(lb)).status).toBe(200);
   });
 
+  it("kill --every --for --restart keeps killing on a schedule and brings the count back", async () => {
+    expect((await drcon(["scale", "simple=3", ...flags])).code).toBe(0);
+    const res = await drcon([
+      "kill",
+      "simple",
+      "--count",
+      "2",
+      "--every",
+      "1s",
+      "--for",
+      "2500ms",
+      "--restart",
+      "--json",
+      ...flags,
+    ]);
+    expect(res.code, res.stderr).toBe(0);
+    const { rounds } = JSON.parse(res.stdout) as {
+      rounds: Array<{ killed: string[]; restarted: string[] }>;
+    };
+    expect(rounds.length).toBeGreaterThanOrEqual(2);
+    for (const round of rounds) {
+      expect(round.killed).toHaveLength(2);
+      expect(round.restarted.sort()).toEqual(round.killed.sort());
+    }
+    expect(await instances()).toEqual([1, 2, 3].map((n) => `${STACK}-simple-${n}:running`));
+    const upstreams = new Set<string>();
+    for (let i = 0; i < 60 && upstreams.size < 3; i++)
+      upstreams.add(String((await get(lb)).upstream));
+    expect(upstreams.size).toBe(3);
+  });
+
   it("kill names unknown targets clearly", async () => {
     const res = await drcon(["kill", "nosuch", ...flags]);
     expect(res.code).not.toBe(0);
