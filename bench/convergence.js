@@ -1,0 +1,440 @@
+// convergence: how long a new instance takes to serve through the LB after `docker start` (join),
+// and how long the LB keeps routing to an instance after SIGKILL (leave), each broken into parts.
+//
+// The stack runs one instance (drcon scale simple=1). Each trial creates one more container the
+// way drcon does (instanceSpec: the stack network, SERVICE_NAME=simple, the demo image), starts
+// it, and follows it through Docker, the registrator's log, Consul (a blocking query, so no
+// polling delay), the LB's /routes (polled) and requests sent through the LB at a fixed rate;
+// then it SIGKILLs it and follows it out the same way. The LB's error log names every request
+// nginx tried on the dead instance (each probe request carries its number in the query string).
+import { instanceSpec } from "../dist/stack/components.js";
+import {
+  containerLogs,
+  engine,
+  fmtSpread,
+  openLoop,
+  printTable,
+  registratorLog,
+  round,
+  routesNow,
+  sleep,
+  spread,
+  stackConfig,
+  target,
+  until,
+  withStack,
+} from "./lib.js";
+
+export const description =
+  "join (docker start -> first request served through the LB) and leave (SIGKILL -> LB stops routing), in parts";
+export const stacks = ["bench-conv"];
+export const options = {
+  trials: { default: "20", help: "trials (join + leave each)" },
+  "probe-rate": { default: "200", help: "requests/s through the LB while a trial runs" },
+  "poll-ms": { default: "10", help: "interval of the /routes poll (ms)" },
+};
+
+const STACK = "bench-conv";
+const PORT = 18780;
+const CONSUL_PORT = 18781;
+/** A trial that has not converged by then failed. */
+const TRIAL_TIMEOUT_MS = 15_000;
+
+/** What bounds each part, for the output and the doc. */
+const BOUNDS = {
+  start: "the Docker engine (container start: runc, network attach)",
+  registered:
+    "the registrator (Docker start event, inspect, its own probe of the port, Consul register)",
+  consul: "Consul (register to blocking-query answer)",
+  rendered: "consul-template's quiescence wait (min 30 ms, max 150 ms) and render",
+  routed: "the nginx reload (SIGHUP, new workers take the config)",
+  served: "the round-robin turn after the reload and the probe interval",
+};
+
+/** @param {Record<string, string>} opts */
+export async function run(opts) {
+  const trials = Number(opts.trials);
+  const rate = Number(opts["probe-rate"]);
+  const pollMs = Number(opts["poll-ms"]);
+  return withStack(
+    { stack: STACK, port: PORT, consulPort: CONSUL_PORT, instances: 1 },
+    async (s) => {
+      const config = stackConfig(STACK, { lb: PORT, consul: CONSUL_PORT });
+      const svc = config.services.simple;
+      if (!svc) throw new Error("the configuration has no service simple");
+
+      const routes = pollRoutes(s.lbUrl, pollMs);
+      const consul = followConsul(s.consul);
+      await until(() => (consul.history.length ? true : undefined), "Consul's first answer");
+      await until(() => (routes.history.length ? true : undefined), "the LB's first /routes");
+
+      /** @type {Trial[]} */
+      const results = [];
+      try {
+        for (let i = 1; i <= trials; i++) {
+          const trial = await runTrial(s, config, svc, i, rate, routes, consul);
+          results.push(trial);
+          console.log(
+            `trial ${i}/${trials}: join ${fmt(trial.join.served)} ms (routed ${fmt(trial.join.routed)}), leave: routes ${fmt(trial.leave.routesGone)} ms, last request tried on it ${fmt(trial.leave.lastReached)} ms (${trial.leave.reachedCount} tried), probe failures ${trial.probeFailed}`,
+          );
+          await sleep(500);
+        }
+      } finally {
+        routes.stop();
+        consul.stop();
+      }
+      return summarise(results, trials, rate, pollMs);
+    },
+  );
+}
+
+/** @param {number | null | undefined} x */
+const fmt = (x) => (x === null || x === undefined ? "–" : round(x, 0));
+
+/**
+ * @typedef {{ join: Record<string, number | null>, leave: Record<string, number | null> & { reachedCount: number },
+ *   probeRequests: number, probeFailed: number, slowAfterKill: number }} Trial
+ */
+
+/**
+ * @param {import("./lib.js").Stack} s
+ * @param {ReturnType<typeof stackConfig>} config
+ * @param {any} svc
+ * @param {number} i
+ * @param {number} rate
+ * @param {ReturnType<typeof pollRoutes>} routes
+ * @param {ReturnType<typeof followConsul>} consul
+ * @returns {Promise<Trial>}
+ */
+async function runTrial(s, config, svc, i, rate, routes, consul) {
+  const spec = instanceSpec(config, "simple", svc, 100 + i);
+  const regId = `${spec.name}:${svc.port}`;
+  const id = await engine.createContainer(spec);
+  try {
+    await sleep(300);
+    const tag = `t${i}`;
+    const probe = openLoop(`${s.lbUrl}/`, { rate, tag });
+    await sleep(100);
+
+    // Join.
+    const t0 = Date.now();
+    await engine.startContainer(id);
+    const tStarted = Date.now();
+    const details = await engine.inspectContainer(id);
+    const ip = details?.NetworkSettings.Networks[STACK]?.IPAddress;
+    if (!ip) throw new Error(`${spec.name} has no address on network ${STACK}`);
+    const address = `${ip}:${svc.port}`;
+    const startedAt = Date.parse(details?.State.StartedAt ?? "");
+    const servedAt = () =>
+      probe.records.find((r) => r.upstream === address && r.status === 200 && r.sentAt >= t0)
+        ?.doneAt;
+    await until(
+      () =>
+        routes.firstAfter(t0, (l) => l.includes(address)) &&
+        consul.firstAfter(t0, (p) => p.has(address)) &&
+        servedAt()
+          ? true
+          : undefined,
+      `${spec.name} to join`,
+      { timeoutMs: TRIAL_TIMEOUT_MS, intervalMs: 5 },
+    );
+    await sleep(300);
+
+    // Leave.
+    const tKill = Date.now();
+    await engine.killContainer(id, "SIGKILL");
+    const tKilled = Date.now();
+    await until(
+      () =>
+        routes.firstAfter(tKill, (l) => !l.includes(address)) &&
+        consul.firstAfter(tKill, (p) => !p.has(address))
+          ? true
+          : undefined,
+      `the LB to let go of ${spec.name}`,
+      { timeoutMs: TRIAL_TIMEOUT_MS, intervalMs: 5 },
+    );
+    // Requests still in flight, or sent just before the LB let go, get to finish.
+    await sleep(1000);
+    const records = await probe.stop();
+
+    const reg = await registratorLog(STACK, t0);
+    const registered = reg.find(
+      (e) => e.msg === "registered" && e.id === regId && e.status === "passing" && e.t >= t0 - 1,
+    )?.t;
+    const deregistered = reg.find(
+      (e) => e.msg === "deregistered" && e.id === regId && e.t >= tKill - 1,
+    )?.t;
+
+    // Every request nginx tried on the dead instance, from the LB's error log.
+    const reached = new Set();
+    const pattern = new RegExp(
+      `request: "GET /\\?b=${tag}-(\\d+) [^"]*", upstream: "http://${address.replace(/\./g, "\\.")}/`,
+    );
+    for (const line of await containerLogs(`${STACK}-lb`, tKill)) {
+      const m = pattern.exec(line);
+      if (m) reached.add(Number(m[1]));
+    }
+    const reachedRecords = records.filter((r) => reached.has(r.seq) && r.sentAt >= tKill - 1000);
+    const lastReached = reachedRecords.length
+      ? Math.max(...reachedRecords.map((r) => r.doneAt ?? r.sentAt))
+      : undefined;
+
+    const routedIn = routes.firstAfter(t0, (l) => l.includes(address));
+    const routedOut = routes.firstAfter(tKill, (l) => !l.includes(address));
+    const rel = (/** @type {number | undefined} */ t, /** @type {number} */ from) =>
+      t === undefined || Number.isNaN(t) ? null : t - from;
+    return {
+      join: {
+        startReturned: rel(tStarted, t0),
+        startedAt: rel(startedAt, t0),
+        registered: rel(registered, t0),
+        consul: rel(consul.firstAfter(t0, (p) => p.has(address))?.t, t0),
+        rendered: rel(routedIn ? Date.parse(routedIn.rendered) : undefined, t0),
+        routed: rel(routedIn?.t, t0),
+        served: rel(servedAt(), t0),
+      },
+      leave: {
+        killReturned: rel(tKilled, tKill),
+        deregistered: rel(deregistered, tKill),
+        consulGone: rel(consul.firstAfter(tKill, (p) => !p.has(address))?.t, tKill),
+        renderedGone: rel(routedOut ? Date.parse(routedOut.rendered) : undefined, tKill),
+        routesGone: rel(routedOut?.t, tKill),
+        // No request tried on it after the kill: requests stopped reaching it at once.
+        lastReached: lastReached === undefined ? 0 : lastReached - tKill,
+        reachedCount: reachedRecords.length,
+      },
+      probeRequests: records.length,
+      probeFailed: records.filter((r) => r.failure !== undefined).length,
+      slowAfterKill: records.filter((r) => r.sentAt >= tKill && (r.doneAt ?? 0) - r.sentAt >= 100)
+        .length,
+    };
+  } finally {
+    await engine.removeContainer(id);
+  }
+}
+
+/**
+ * @param {Trial[]} results
+ * @param {number} trials
+ * @param {number} rate
+ * @param {number} pollMs
+ */
+function summarise(results, trials, rate, pollMs) {
+  const col = (/** @type {(t: Trial) => number | null | undefined} */ f) =>
+    spread(
+      results
+        .map(f)
+        .filter((x) => x !== null && x !== undefined)
+        .map(Number),
+      0,
+    );
+
+  const joinStages = [
+    ["docker start returned", "startReturned", "start"],
+    ["registered passing (registrator log)", "registered", "registered"],
+    ["passing in Consul (blocking query)", "consul", "consul"],
+    ["config rendered (/routes `rendered`)", "rendered", "rendered"],
+    ["LB routes it (/routes lists it)", "routed", "routed"],
+    ["first request served by it", "served", "served"],
+  ];
+  /** @type {Record<string, import("./lib.js").Spread>} */
+  const joinCum = {};
+  /** @type {Record<string, import("./lib.js").Spread>} */
+  const joinPart = {};
+  const joinRows = [];
+  let prev = "";
+  for (const [label, key, bound] of joinStages) {
+    const k = /** @type {string} */ (key);
+    joinCum[k] = col((t) => t.join[k]);
+    joinPart[k] = col((t) => {
+      const a = t.join[k];
+      const b = prev ? t.join[prev] : 0;
+      return a === null || a === undefined || b === null || b === undefined ? null : a - b;
+    });
+    joinRows.push([
+      label,
+      fmtSpread(joinCum[k]),
+      fmtSpread(/** @type {any} */ (joinPart[k])),
+      BOUNDS[/** @type {keyof typeof BOUNDS} */ (bound)],
+    ]);
+    prev = k;
+  }
+  const startedAt = col((t) => t.join.startedAt);
+  printTable(
+    `Join: ms from the \`docker start\` call, median (min–max) over ${results.length} trials`,
+    ["stage", "since docker start", "this part", "bounded by"],
+    [...joinRows, ["(container StartedAt, per Docker)", fmtSpread(startedAt), "", ""]],
+  );
+
+  const leaveStages = [
+    ["docker kill returned", "killReturned"],
+    ["deregistered (registrator log)", "deregistered"],
+    ["gone from Consul (blocking query)", "consulGone"],
+    ["config rendered without it", "renderedGone"],
+    ["LB stops routing to it (/routes)", "routesGone"],
+    ["last request nginx tried on it (LB error log)", "lastReached"],
+  ];
+  /** @type {Record<string, import("./lib.js").Spread>} */
+  const leave = {};
+  const leaveRows = [];
+  for (const [label, key] of leaveStages) {
+    const k = /** @type {string} */ (key);
+    leave[k] = col((t) => t.leave[k]);
+    leaveRows.push([label, fmtSpread(leave[k])]);
+  }
+  const reachedCount = col((t) => t.leave.reachedCount);
+  const slow = col((t) => t.slowAfterKill);
+  leaveRows.push(["requests nginx tried on it after the kill (count)", fmtSpread(reachedCount)]);
+  leaveRows.push(["requests slower than 100 ms after the kill (count)", fmtSpread(slow)]);
+  printTable(
+    `Leave: ms from the SIGKILL call, median (min–max) over ${results.length} trials`,
+    ["stage", "since SIGKILL"],
+    leaveRows,
+  );
+
+  const probeRequests = results.reduce((a, t) => a + t.probeRequests, 0);
+  const probeFailed = results.reduce((a, t) => a + t.probeFailed, 0);
+  printTable(
+    "Probe requests through the LB (all trials)",
+    ["sent", "failed", "rate /s", "/routes poll ms"],
+    [[probeRequests, probeFailed, rate, pollMs]],
+  );
+
+  // The slowest part of the join, for the verdict.
+  const slowest = Object.entries(joinPart).sort(
+    ([, a], [, b]) => (b.median ?? 0) - (a.median ?? 0),
+  )[0];
+  const slowestKey = /** @type {string} */ (slowest?.[0]);
+  const stageBound = joinStages.find(([, k]) => k === slowestKey)?.[2] ?? "served";
+  const leaveParts = {
+    deregistered: "the registrator (Docker kill event to Consul deregister)",
+    consulGone: "Consul (deregister to blocking-query answer)",
+    renderedGone: BOUNDS.rendered,
+    routesGone: BOUNDS.routed,
+  };
+  const leaveSlowest = Object.entries(leaveParts)
+    .map(([k, why], idx, all) => {
+      const prevKey = idx === 0 ? undefined : all[idx - 1]?.[0];
+      const part = col((t) => {
+        const a = t.leave[k];
+        const b = prevKey ? t.leave[prevKey] : 0;
+        return a === null || a === undefined || b === null || b === undefined ? null : a - b;
+      });
+      return { k, why, median: part.median ?? 0 };
+    })
+    .sort((a, b) => b.median - a.median)[0];
+
+  return {
+    figures: {
+      trials: results.length,
+      trialsAsked: trials,
+      probeRatePerSec: rate,
+      pollMs,
+      joinMs: joinCum,
+      joinPartsMs: joinPart,
+      joinStartedAtMs: startedAt,
+      leaveMs: leave,
+      leaveRequestsTriedOnDead: reachedCount,
+      leaveSlowRequests: slow,
+      probe: { requests: probeRequests, failed: probeFailed },
+      slowestJoinPart: slowestKey,
+    },
+    targets: [
+      target(
+        "join p50 (docker start -> first request served through the LB)",
+        joinCum.served?.median ?? null,
+        1000,
+        "ms",
+        BOUNDS[/** @type {keyof typeof BOUNDS} */ (stageBound)],
+      ),
+      target(
+        "leave p50 (SIGKILL -> /routes no longer lists it)",
+        leave.routesGone?.median ?? null,
+        250,
+        "ms",
+        leaveSlowest?.why,
+      ),
+      target(
+        "leave p50 (SIGKILL -> last request nginx tried on it)",
+        leave.lastReached?.median ?? null,
+        250,
+        "ms",
+        "nginx's own retry: proxy_connect_timeout 200ms, then max_fails/fail_timeout",
+      ),
+    ],
+    notes: [
+      `the slowest part of the join is "${slowestKey}" (median ${slowest?.[1].median} ms), bounded by ${BOUNDS[/** @type {keyof typeof BOUNDS} */ (stageBound)]}`,
+      `resolution: /routes is polled every ${pollMs} ms and requests go out every ${round(1000 / rate, 1)} ms; Consul and registrator times are exact to 1 ms`,
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Polls the LB's /routes and keeps every change: when it was first seen, its `rendered` time and
+ * the simple service's addresses.
+ * @param {string} lbUrl
+ * @param {number} intervalMs
+ */
+function pollRoutes(lbUrl, intervalMs) {
+  /** @type {Array<{ t: number, rendered: string, list: string[] }>} */
+  const history = [];
+  let stopped = false;
+  let last = "";
+  (async () => {
+    while (!stopped) {
+      try {
+        const r = await routesNow(lbUrl, 1000);
+        const list = r.services.simple ?? [];
+        const key = `${r.rendered} ${list.join(",")}`;
+        if (key !== last) {
+          last = key;
+          history.push({ t: Date.now(), rendered: r.rendered, list });
+        }
+      } catch {
+        // an LB mid-reload may not answer one poll
+      }
+      await sleep(intervalMs);
+    }
+  })();
+  return {
+    history,
+    stop: () => {
+      stopped = true;
+    },
+    /** The first state seen at or after `t` that satisfies `test`. */
+    firstAfter: (/** @type {number} */ t, /** @type {(l: string[]) => boolean} */ test) =>
+      history.find((h) => h.t >= t && test(h.list)) ??
+      // the state current at `t` already satisfies it
+      undefined,
+  };
+}
+
+/**
+ * Follows the passing instances of simple with Consul blocking queries (answers come as soon as
+ * Consul's state changes), keeping when each change arrived.
+ * @param {import("../dist/consul/client.js").ConsulApi} api
+ */
+function followConsul(api) {
+  /** @type {Array<{ t: number, passing: Set<string> }>} */
+  const history = [];
+  const stop = api.watchHealth(
+    "simple",
+    (/** @type {Array<{ status: string, address: string, port: number }>} */ instances) => {
+      history.push({
+        t: Date.now(),
+        passing: new Set(
+          instances.filter((i) => i.status === "passing").map((i) => `${i.address}:${i.port}`),
+        ),
+      });
+    },
+    () => {},
+  );
+  return {
+    history,
+    stop,
+    firstAfter: (/** @type {number} */ t, /** @type {(p: Set<string>) => boolean} */ test) =>
+      history.find((h) => h.t >= t && test(h.passing)),
+  };
+}
