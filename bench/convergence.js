@@ -93,7 +93,8 @@ const fmt = (x) => (x === null || x === undefined ? "–" : round(x, 0));
 
 /**
  * @typedef {{ join: Record<string, number | null>, leave: Record<string, number | null> & { reachedCount: number },
- *   probeRequests: number, probeFailed: number, slowAfterKill: number }} Trial
+ *   probeRequests: number, probeFailed: number, slowAfterKill: number,
+ *   consulListedAnyStatus: number | null, registratorLog: string[] }} Trial
  */
 
 /**
@@ -207,6 +208,11 @@ async function runTrial(s, config, svc, i, rate, routes, consul) {
       probeFailed: records.filter((r) => r.failure !== undefined).length,
       slowAfterKill: records.filter((r) => r.sentAt >= tKill && (r.doneAt ?? 0) - r.sentAt >= 100)
         .length,
+      // What the registrator logged about this instance, in ms from docker start.
+      consulListedAnyStatus: rel(consul.firstListing(t0, address)?.t, t0),
+      registratorLog: reg
+        .filter((e) => e.id === regId)
+        .map((e) => `${e.t - t0} ${e.msg}${e.status ? ` ${e.status}` : ""}`),
     };
   } finally {
     await engine.removeContainer(id);
@@ -338,6 +344,12 @@ function summarise(results, trials, rate, pollMs) {
       leaveSlowRequests: slow,
       probe: { requests: probeRequests, failed: probeFailed },
       slowestJoinPart: slowestKey,
+      perTrial: results.map((t) => ({
+        join: t.join,
+        leave: t.leave,
+        consulListedAnyStatus: t.consulListedAnyStatus,
+        registratorLog: t.registratorLog,
+      })),
     },
     targets: [
       target(
@@ -363,10 +375,32 @@ function summarise(results, trials, rate, pollMs) {
       ),
     ],
     notes: [
+      criticalFirstNote(results),
       `the slowest part of the join is "${slowestKey}" (median ${slowest?.[1].median} ms), bounded by ${BOUNDS[/** @type {keyof typeof BOUNDS} */ (stageBound)]}`,
       `resolution: /routes is polled every ${pollMs} ms and requests go out every ${round(1000 / rate, 1)} ms; Consul and registrator times are exact to 1 ms`,
     ],
   };
+}
+
+/**
+ * Trials where the registrator's first probe found the port closed: it registered the instance
+ * critical and re-registered it passing once its probe answered; how long Consul took after that.
+ * @param {Trial[]} results
+ */
+function criticalFirstNote(results) {
+  const late = results.filter((t) => t.registratorLog.some((l) => l.endsWith(" critical")));
+  if (late.length === 0) {
+    return "in every trial the registrator's first probe passed: it registered the instance passing at once";
+  }
+  const gap = spread(
+    late.map((t) => (t.join.consul ?? Number.NaN) - (t.join.registered ?? Number.NaN)),
+    0,
+  );
+  const join = spread(
+    late.map((t) => t.join.served ?? Number.NaN),
+    0,
+  );
+  return `in ${late.length} of ${results.length} trials the registrator's first probe failed, so it registered the instance critical and re-registered it passing when its probe answered; Consul showed it passing only ${fmtSpread(gap)} ms after that re-registration (Consul keeps a re-registered check's status until the check itself runs, every 1 s), and those trials joined in ${fmtSpread(join)} ms`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,7 +451,7 @@ function pollRoutes(lbUrl, intervalMs) {
  * @param {import("../dist/consul/client.js").ConsulApi} api
  */
 function followConsul(api) {
-  /** @type {Array<{ t: number, passing: Set<string> }>} */
+  /** @type {Array<{ t: number, passing: Set<string>, all: Set<string> }>} */
   const history = [];
   const stop = api.watchHealth(
     "simple",
@@ -427,6 +461,7 @@ function followConsul(api) {
         passing: new Set(
           instances.filter((i) => i.status === "passing").map((i) => `${i.address}:${i.port}`),
         ),
+        all: new Set(instances.map((i) => `${i.address}:${i.port}`)),
       });
     },
     () => {},
@@ -436,5 +471,8 @@ function followConsul(api) {
     stop,
     firstAfter: (/** @type {number} */ t, /** @type {(p: Set<string>) => boolean} */ test) =>
       history.find((h) => h.t >= t && test(h.passing)),
+    /** The first state at or after `t` that lists the address at all (any check status). */
+    firstListing: (/** @type {number} */ t, /** @type {string} */ address) =>
+      history.find((h) => h.t >= t && h.all.has(address)),
   };
 }
