@@ -111,10 +111,14 @@ async function runTrial(s, config, svc, i, rate, routes, consul) {
   const spec = instanceSpec(config, "simple", svc, 100 + i);
   const regId = `${spec.name}:${svc.port}`;
   const id = await engine.createContainer(spec);
+  /** @type {ReturnType<typeof openLoop> | undefined} */
+  let probe;
   try {
     await sleep(300);
     const tag = `t${i}`;
-    const probe = openLoop(`${s.lbUrl}/`, { rate, tag });
+    // Bounded by itself too: it stops after the longest a trial may take.
+    probe = openLoop(`${s.lbUrl}/`, { rate, tag, durationMs: 2 * TRIAL_TIMEOUT_MS + 5000 });
+    const { records: sent } = probe;
     await sleep(100);
 
     // Join.
@@ -127,8 +131,7 @@ async function runTrial(s, config, svc, i, rate, routes, consul) {
     const address = `${ip}:${svc.port}`;
     const startedAt = Date.parse(details?.State.StartedAt ?? "");
     const servedAt = () =>
-      probe.records.find((r) => r.upstream === address && r.status === 200 && r.sentAt >= t0)
-        ?.doneAt;
+      sent.find((r) => r.upstream === address && r.status === 200 && r.sentAt >= t0)?.doneAt;
     await until(
       () =>
         routes.firstAfter(t0, (l) => l.includes(address)) &&
@@ -215,6 +218,7 @@ async function runTrial(s, config, svc, i, rate, routes, consul) {
         .map((e) => `${e.t - t0} ${e.msg}${e.status ? ` ${e.status}` : ""}`),
     };
   } finally {
+    await probe?.stop();
     await engine.removeContainer(id);
   }
 }
