@@ -241,7 +241,7 @@ function summarise(timing, memory, watch, p) {
         version,
         300,
         "ms",
-        "Node start-up and loading oclif and the command manifest",
+        "oclif: with no oclif.manifest.json it imports every command (and their modules: dockerode, consul, listr2, zod) before it prints the version",
       ),
       target(
         "drcon status p50",

@@ -266,7 +266,7 @@ function summarise(w, actions, skipped, p) {
     [
       ["during events", during.length, failedDuring, pct(during, 0.5), p99During, pct(during, 1)],
       ...[...byKind].map(([k, v]) => [
-        `  of which during ${k}`,
+        `of which during ${k}`,
         v.length,
         "",
         pct(v, 0.5),
@@ -359,7 +359,7 @@ function summarise(w, actions, skipped, p) {
         sm.failed,
         0,
         "requests",
-        "see the failure kinds: no-instance = nothing routed; refused/timeout/5xx = nginx tried a dead instance past its retries; reset = a connection closed under a request",
+        "the failure kinds: no-instance = nothing routed; refused/timeout/5xx = nginx tried a dead instance past its retries; reset = the connection closed before an answer (nginx closes idle keep-alive connections when it reloads: a client must re-send such a request on a fresh connection, see --load loop)",
       ),
     ],
     notes: [
