@@ -188,6 +188,11 @@ export class RegistratorAgent {
       if (!(await probe(r.check))) continue;
       await this.enqueue(container, async () => {
         if ((this.generation.get(container) ?? 0) !== generation) return;
+        // Consul keeps a check's state when its service is registered again, so the passing
+        // status takes only on a fresh registration. Not while already passing: the instance
+        // is routed then, and deregistering would take it out of the LB for a moment.
+        if ((await this.consul.checkStatus(r.id)) === "passing") return;
+        await this.consul.deregister(r.id);
         await this.register({ ...r, check: { ...r.check, status: "passing" } });
       });
       return;

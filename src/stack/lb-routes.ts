@@ -15,7 +15,9 @@ export function fetchRoutes(lbUrl: string, timeoutMs = 2000): Promise<LbRoutes> 
   return new Promise((resolve, reject) => {
     const req = request(
       `${lbUrl}/routes`,
-      { headers: { Host: "_drcon" }, timeout: timeoutMs },
+      // A fresh connection each time: a kept-alive one may be served by an old nginx worker
+      // that still holds the configuration from before the last reload.
+      { headers: { Host: "_drcon" }, timeout: timeoutMs, agent: false },
       (res) => {
         let body = "";
         res.setEncoding("utf8");

@@ -147,7 +147,9 @@ export function runRequestLoop(
       const attempt = (retried: boolean) => {
         const req = send(
           url,
-          { method: "GET", agent, headers, timeout: options.timeoutMs },
+          // The retry takes a connection of its own: from the pool it could get another one
+          // that nginx is closing in the same reload.
+          { method: "GET", agent: retried ? false : agent, headers, timeout: options.timeoutMs },
           (res: IncomingMessage) => {
             const status = res.statusCode ?? 0;
             const upstream = servedBy(res.headers["x-drcon-upstream"]);

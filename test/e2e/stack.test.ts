@@ -165,6 +165,34 @@ describe.skipIf(!engine)("drcon up / status / down", () => {
     await run("docker", ["rm", "-f", name]);
   });
 
+  it("routes a slow starter only once it accepts connections", async () => {
+    const name = `${STACK}-slow`;
+    await dockerRun(name, "slow", [
+      "--expose",
+      "8080",
+      String(e2eEnv.DRCON_IMAGE_NODE),
+      "node",
+      "-e",
+      "setTimeout(() => require('http').createServer((q, r) => r.end('slow')).listen(8080), 2000)",
+    ]);
+    const consul = new ConsulApi("127.0.0.1", CONSUL);
+    await until(async () => (await consul.health("slow")).length === 1, 10_000, "slow registers");
+    expect((await consul.health("slow"))[0]?.status).toBe("critical");
+    expect((await get(lb, "slow.localhost")).status).toBe(503);
+    await until(
+      async () => (await get(lb, "slow.localhost")).status === 200,
+      10_000,
+      "slow serves",
+    );
+    const logs = await run("docker", ["logs", `${STACK}-registrator`]);
+    const statuses = logs.stdout
+      .split("\n")
+      .filter((l) => l.includes(`"id":"${name}:8080"`) && l.includes('"registered"'))
+      .map((l) => JSON.parse(l).status);
+    expect(statuses).toEqual(["critical", "passing"]);
+    await run("docker", ["rm", "-f", name]);
+  });
+
   it("after docker restart of Consul, registrations come back and the LB routes again", async () => {
     const consul = new ConsulApi("127.0.0.1", CONSUL);
     const [before] = await consul.health("simple");

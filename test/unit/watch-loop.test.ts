@@ -121,7 +121,9 @@ describe("runRequestLoop", () => {
 
   it("sends once more a request whose reused keep-alive connection was reset", async () => {
     let n = 0;
+    const connection: Array<string | undefined> = [];
     const url = await serve((req, res) => {
+      connection.push(req.headers.connection);
       if (++n === 2) req.socket.destroy();
       else res.end("ok");
     });
@@ -131,6 +133,8 @@ describe("runRequestLoop", () => {
       [200, undefined],
     ]);
     expect(n).toBe(3);
+    // The retry does not go back to the pool, whose other connections may be closing too.
+    expect(connection).toEqual(["keep-alive", "keep-alive", "close"]);
   });
 
   it("reports connection refused", async () => {
