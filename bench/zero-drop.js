@@ -1,8 +1,9 @@
 // zero-drop: steady load through the LB while the stack is scaled 1 -> 10 -> 1 three times and
 // a random instance is killed every 3 s. Counts failed requests by kind, and compares p99
 // latency while something happens (a scale or a kill runs, and the second after it) with quiet
-// time. The load is the benchmarks' own keep-alive loop (lib.openLoop), or `drcon watch --json`
-// with --load watch: both record every request with watch's failure kinds and its latency.
+// time. The load is drcon's own request loop (`drcon watch --json`), or with --load loop the
+// benchmarks' keep-alive loop (lib.openLoop) as a cross-check: both record every request with
+// watch's failure kinds and its latency.
 import {
   drcon,
   FAILURE_KINDS,
@@ -29,8 +30,8 @@ export const options = {
   "kill-every": { default: "3", help: "seconds between kills" },
   "scale-to": { default: "10", help: "the high count of each cycle" },
   load: {
-    default: "loop",
-    help: "loop (keep-alive; a request whose idle connection nginx closed is re-sent on a fresh one) or watch (drcon watch --json)",
+    default: "watch",
+    help: "watch (drcon watch --json) or loop (keep-alive; a request whose idle connection nginx closed is re-sent on a fresh one)",
   },
 };
 
@@ -55,7 +56,7 @@ export async function run(opts) {
   const cycles = Number(opts.cycles);
   const killEveryMs = Number(opts["kill-every"]) * 1000;
   const high = Number(opts["scale-to"]);
-  const loadKind = opts.load ?? "loop";
+  const loadKind = opts.load ?? "watch";
   const p = { rate, durationS, cycles, killEveryMs, high, load: loadKind };
   return withStack(
     { stack: STACK, port: PORT, consulPort: CONSUL_PORT, instances: 1 },

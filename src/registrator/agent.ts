@@ -19,7 +19,7 @@ export interface AgentOptions {
 
 // A slow starter is probed this long after its registration; after that Consul's check rules.
 const PROMOTE_FOR_MS = 5000;
-const PROMOTE_EVERY_MS = 100;
+const PROMOTE_EVERY_MS = 25;
 
 export class RegistratorAgent {
   /** Per container: its Consul work runs in order, one step after another. */

@@ -77,10 +77,11 @@ export function scaleTasks(
               result.started.push(spec.name);
               if (options.noWait) return;
               const address = `${started}:${svc.port}`;
-              await waitFor(
-                () => routed(endpoints, req.service, address, true),
-                `${spec.name} to join the LB`,
-              );
+              await waitFor(async () => {
+                if (await routed(endpoints, req.service, address, true)) return true;
+                await failIfStopped(runtime, spec.name);
+                return undefined;
+              }, `${spec.name} to join the LB`);
               sub.title = `${spec.name} serving at ${address}`;
             },
           })),
@@ -122,6 +123,16 @@ async function startInstance(
   const ip = details?.NetworkSettings.Networks[runtime.name]?.IPAddress;
   if (!ip) throw new DrconError(`${spec.name} has no address on network ${runtime.name}`);
   return ip;
+}
+
+/** An instance that stopped (crashed, or killed by `drcon kill`) will never join: say so now. */
+async function failIfStopped(runtime: StackRuntime, name: string): Promise<void> {
+  const state = (await runtime.engine.inspectContainer(name))?.State;
+  if (state?.Running) return;
+  const how = state ? `exit code ${state.ExitCode}` : "removed";
+  throw new DrconError(
+    `${name} stopped before it joined the LB (${how}): see \`docker logs ${name}\`, then run drcon scale again`,
+  );
 }
 
 /**

@@ -17,6 +17,8 @@ export async function waitFor<T>(
       const value = await check();
       if (value !== undefined) return value;
     } catch (err) {
+      // A DrconError is a definite answer (it will never come), not a passing failure.
+      if (err instanceof DrconError) throw err;
       last = ` (last error: ${(err as Error).message})`;
     }
     await sleep(options.intervalMs ?? 100);

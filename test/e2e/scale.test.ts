@@ -1,7 +1,7 @@
 // drcon scale / kill on a real engine: instances come and go while requests flow, and none drops.
 import { Agent, request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { drcon, e2eEngine, get } from "./harness.js";
+import { drcon, e2eEngine, e2eEnv, get } from "./harness.js";
 
 const engine = await e2eEngine();
 const STACK = "e2escale";
@@ -167,6 +167,30 @@ describe.skipIf(!engine)("drcon scale / kill", () => {
     for (let i = 0; i < 60 && upstreams.size < 3; i++)
       upstreams.add(String((await get(lb)).upstream));
     expect(upstreams.size).toBe(3);
+  });
+
+  it("scale fails at once, in one line, when a new instance stops before it joins", async () => {
+    // The Node image with no program and no input exits at once.
+    const res = await drcon([
+      "scale",
+      "crashy=1",
+      "--image",
+      String(e2eEnv.DRCON_IMAGE_NODE),
+      ...flags,
+    ]);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr.trim().split("\n").at(-1)).toBe(
+      `Error: ${STACK}-crashy-1 stopped before it joined the LB (exit code 0): see \`docker logs ${STACK}-crashy-1\`, then run drcon scale again`,
+    );
+    const again = await drcon([
+      "scale",
+      "crashy=0",
+      "--image",
+      String(e2eEnv.DRCON_IMAGE_NODE),
+      ...flags,
+    ]);
+    expect(again.code, again.stderr).toBe(0);
+    expect((await instances()).filter((i) => i.includes("crashy"))).toEqual([]);
   });
 
   it("kill names unknown targets clearly", async () => {
