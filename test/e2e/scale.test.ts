@@ -1,5 +1,4 @@
 // drcon scale / kill on a real engine: instances come and go while requests flow, and none drops.
-import { Agent, request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { drcon, e2eEngine, e2eEnv, get } from "./harness.js";
 
@@ -16,35 +15,6 @@ async function instances(): Promise<string[]> {
     "io.drcon.role": "instance",
   });
   return list.map((c) => `${c.Names[0]?.slice(1)}:${c.State}`).sort();
-}
-
-/** A bounded request loop: `rate` requests/s for `seconds`, recording every status. */
-function load(rate: number, seconds: number): Promise<{ statuses: number[]; errors: string[] }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-  const statuses: number[] = [];
-  const errors: string[] = [];
-  const total = rate * seconds;
-  return new Promise((resolve) => {
-    let sent = 0;
-    let done = 0;
-    const timer = setInterval(() => {
-      if (sent >= total) return clearInterval(timer);
-      sent++;
-      const req = request(lb, { agent, timeout: 5000 }, (res) => {
-        res.resume();
-        res.on("end", () => {
-          statuses.push(res.statusCode ?? 0);
-          if (++done === total) resolve({ statuses, errors });
-        });
-      });
-      req.on("timeout", () => req.destroy(new Error("timeout")));
-      req.on("error", (err) => {
-        errors.push(err.message);
-        if (++done === total) resolve({ statuses, errors });
-      });
-      req.end();
-    }, 1000 / rate);
-  });
 }
 
 describe.skipIf(!engine)("drcon scale / kill", () => {
@@ -101,8 +71,9 @@ describe.skipIf(!engine)("drcon scale / kill", () => {
   });
 
   it("drops no request while scaling 3 -> 1 -> 3 and killing two instances", async () => {
-    const traffic = load(20, 15);
-    await new Promise((r) => setTimeout(r, 1000));
+    // The load is drcon's own request loop: 20 requests/s for 15 s, every one recorded.
+    const traffic = drcon(["watch", "--rate", "20", "--duration", "15s", "--json", ...flags]);
+    await new Promise((r) => setTimeout(r, 1500));
     expect((await drcon(["scale", "simple=1", ...flags])).code).toBe(0);
     expect((await drcon(["scale", "simple=3", ...flags])).code).toBe(0);
     const k1 = await drcon(["kill", "simple", ...flags]);
@@ -110,11 +81,19 @@ describe.skipIf(!engine)("drcon scale / kill", () => {
     await new Promise((r) => setTimeout(r, 1000));
     const k2 = await drcon(["kill", "simple", ...flags]);
     expect(k2.code, k2.stderr).toBe(0);
-    const { statuses, errors } = await traffic;
-    expect(errors).toEqual([]);
-    expect(statuses).toHaveLength(300);
-    expect(statuses.filter((s) => s !== 200)).toEqual([]);
-    console.log(`zero-drop: ${statuses.length} requests, all 200`);
+    const watched = await traffic;
+    expect(watched.code, watched.stderr).toBe(0);
+    const events = watched.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const requests = events.filter((e) => e.type === "request");
+    expect(requests).toHaveLength(300);
+    expect(requests.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.error}`)).toEqual(
+      [],
+    );
+    expect(events.find((e) => e.type === "summary")?.failed).toBe(0);
+    console.log(`zero-drop: ${requests.length} requests, all 200`);
     expect((await instances()).filter((i) => i.endsWith(":running"))).toHaveLength(1);
   });
 
