@@ -85,12 +85,6 @@ export class ConsulApi {
     else await this.client.agent.check.fail({ id, note });
   }
 
-  /** Status of the check a service was registered with, undefined when there is none. */
-  async checkStatus(serviceId: string): Promise<string | undefined> {
-    const checks = (await this.client.agent.check.list()) as Record<string, { Status: string }>;
-    return checks[`service:${serviceId}`]?.Status;
-  }
-
   async deregister(id: string): Promise<void> {
     await this.client.agent.service.deregister(id);
   }

@@ -17,9 +17,9 @@ export interface AgentOptions {
   log: Log;
 }
 
-// A slow starter is probed this long after its registration; after that Consul's check rules.
-const PROMOTE_FOR_MS = 5000;
-const PROMOTE_EVERY_MS = 25;
+// A slow starter is probed this long before it is registered critical for Consul's check to take.
+const PROBE_FOR_MS = 5000;
+const PROBE_EVERY_MS = 25;
 
 export class RegistratorAgent {
   /** Per container: its Consul work runs in order, one step after another. */
@@ -27,6 +27,8 @@ export class RegistratorAgent {
   /** Per container: bumped when it goes away, so a pending promotion does not bring it back. */
   private readonly generation = new Map<string, number>();
   private readonly lastRefusal = new Map<string, string>();
+  /** Registrations waiting for their port to answer, so that one is probed by one loop only. */
+  private readonly probing = new Set<string>();
   private consulDown = false;
   private stopped = false;
 
@@ -169,33 +171,39 @@ export class RegistratorAgent {
       }
       if (!force && current?.Meta?.[META.hash] === r.meta[META.hash]) continue;
       const passing = await probe(r.check);
-      await this.register({
-        ...r,
-        check: { ...r.check, status: passing ? "passing" : "critical" },
-      });
-      if (!passing) void this.promote(r, this.generation.get(id) ?? 0);
+      if (passing || (force && current)) {
+        await this.register(withStatus(r, passing ? "passing" : "critical"));
+        continue;
+      }
+      // Not answering yet. Consul keeps a check's state when its service is registered again,
+      // so a critical registration now could not be made passing later without a deregister,
+      // which would take a routed instance out of the LB if Consul's own check had passed
+      // meanwhile. It is registered once, when it answers or when the probing time runs out.
+      if (current) await this.deregister(r.id, "changed; not answering yet");
+      void this.registerWhenAnswering(r, this.generation.get(id) ?? 0);
     }
     for (const leftover of existing.keys()) await this.deregister(leftover, "no longer declared");
   }
 
-  /** Probes a slow starter until it answers, then registers it passing without waiting for Consul. */
-  private async promote(r: Registration, generation: number): Promise<void> {
+  /** Probes a slow starter until it answers (passing) or the time runs out (critical). */
+  private async registerWhenAnswering(r: Registration, generation: number): Promise<void> {
+    if (this.probing.has(r.id)) return;
+    this.probing.add(r.id);
     const container = r.meta[META.container] ?? "";
-    const deadline = Date.now() + PROMOTE_FOR_MS;
-    while (Date.now() < deadline) {
-      await sleep(PROMOTE_EVERY_MS);
-      if ((this.generation.get(container) ?? 0) !== generation) return;
-      if (!(await probe(r.check))) continue;
+    const current = () => (this.generation.get(container) ?? 0) === generation;
+    try {
+      const deadline = Date.now() + PROBE_FOR_MS;
+      let passing = false;
+      while (!passing && Date.now() < deadline) {
+        await sleep(PROBE_EVERY_MS);
+        if (!current()) return;
+        passing = await probe(r.check);
+      }
       await this.enqueue(container, async () => {
-        if ((this.generation.get(container) ?? 0) !== generation) return;
-        // Consul keeps a check's state when its service is registered again, so the passing
-        // status takes only on a fresh registration. Not while already passing: the instance
-        // is routed then, and deregistering would take it out of the LB for a moment.
-        if ((await this.consul.checkStatus(r.id)) === "passing") return;
-        await this.consul.deregister(r.id);
-        await this.register({ ...r, check: { ...r.check, status: "passing" } });
+        if (current()) await this.register(withStatus(r, passing ? "passing" : "critical"));
       });
-      return;
+    } finally {
+      this.probing.delete(r.id);
     }
   }
 
@@ -251,4 +259,8 @@ export function factsOf(details: ContainerDetails, network: string): ContainerFa
     health:
       health === "healthy" || health === "unhealthy" || health === "starting" ? health : undefined,
   };
+}
+
+function withStatus(r: Registration, status: "passing" | "critical"): Registration {
+  return { ...r, check: { ...r.check, status } };
 }

@@ -175,22 +175,44 @@ describe.skipIf(!engine)("drcon up / status / down", () => {
       "-e",
       "setTimeout(() => require('http').createServer((q, r) => r.end('slow')).listen(8080), 2000)",
     ]);
+    // Not listening yet: not registered, not routed.
+    await new Promise((r) => setTimeout(r, 1000));
     const consul = new ConsulApi("127.0.0.1", CONSUL);
-    await until(async () => (await consul.health("slow")).length === 1, 10_000, "slow registers");
-    expect((await consul.health("slow"))[0]?.status).toBe("critical");
+    expect(await consul.health("slow")).toEqual([]);
     expect((await get(lb, "slow.localhost")).status).toBe(503);
     await until(
       async () => (await get(lb, "slow.localhost")).status === 200,
       10_000,
       "slow serves",
     );
+    expect((await consul.health("slow")).map((h) => h.status)).toEqual(["passing"]);
     const logs = await run("docker", ["logs", `${STACK}-registrator`]);
     const statuses = logs.stdout
       .split("\n")
       .filter((l) => l.includes(`"id":"${name}:8080"`) && l.includes('"registered"'))
       .map((l) => JSON.parse(l).status);
-    expect(statuses).toEqual(["critical", "passing"]);
+    // Registered once, as passing, when its port answered.
+    expect(statuses).toEqual(["passing"]);
     await run("docker", ["rm", "-f", name]);
+  });
+
+  it("registers a container that never answers as critical, for Consul's check, and never routes it", async () => {
+    const name = `${STACK}-mute`;
+    await dockerRun(name, "mute", [
+      "--expose",
+      "8080",
+      String(e2eEnv.DRCON_IMAGE_NODE),
+      "node",
+      "-e",
+      "setInterval(() => {}, 1000)",
+    ]);
+    const consul = new ConsulApi("127.0.0.1", CONSUL);
+    // The registrator probes for 5 s before it hands the instance to Consul's own check.
+    await until(async () => (await consul.health("mute")).length === 1, 15_000, "mute registers");
+    expect((await consul.health("mute")).map((h) => h.status)).toEqual(["critical"]);
+    expect((await get(lb, "mute.localhost")).status).toBe(503);
+    await run("docker", ["rm", "-f", name]);
+    await until(async () => (await consul.health("mute")).length === 0, 5_000, "mute leaves");
   });
 
   it("after docker restart of Consul, registrations come back and the LB routes again", async () => {
