@@ -130,8 +130,9 @@ export class DockerEngine {
     await this.ignoreGone(() => this.api.getContainer(id).kill({ signal }));
   }
 
+  /** Removes a container and its anonymous volumes; named volumes (Consul's data) stay. */
   async removeContainer(id: string): Promise<void> {
-    await this.ignoreGone(() => this.api.getContainer(id).remove({ force: true, v: false }));
+    await this.ignoreGone(() => this.api.getContainer(id).remove({ force: true, v: true }));
   }
 
   async removeNetwork(id: string): Promise<void> {
