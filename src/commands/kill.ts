@@ -10,7 +10,7 @@ export default class Kill extends DrconCommand {
   static override description =
     `Chaos: kill a random running instance of a service (or the named instance), as a crash would.
 
-Nothing is drained first: the point is to see the registrator and the LB route around a crash. With --every and --for it keeps killing on a schedule; --restart brings the killed instances back after each round.`;
+Nothing is drained first: the point is to see the registrator and the LB route around a crash. With --every and --for it keeps killing on a schedule; --restart brings the killed instances back after each round, and the round ends once the LB routes them again.`;
 
   static override examples = [
     "<%= config.bin %> kill simple",
@@ -53,11 +53,11 @@ Nothing is drained first: the point is to see the registrator and the LB route a
     const every = flags.every ? parseDuration(flags.every, "--every") : undefined;
     const total = flags.for ? parseDuration(flags.for, "--for") : 0;
     const runtime = new StackRuntime(this.stackConfig(flags));
-    await runtime.endpoints();
+    const endpoints = await runtime.endpoints();
     const rounds: KillRound[] = [];
     const deadline = Date.now() + total;
     do {
-      const round = await killRound(runtime, args.target, options);
+      const round = await killRound(runtime, endpoints, args.target, options);
       rounds.push(round);
       if (!this.jsonEnabled()) {
         this.log(

@@ -38,6 +38,8 @@ export interface ServiceHealth {
   meta: Record<string, string>;
   /** passing | warning | critical, the worst of the instance's checks; maintenance counts as critical. */
   status: string;
+  /** The reason given when the instance was put in maintenance mode; undefined when it is not. */
+  maintenance?: string;
 }
 
 const ORDER = ["passing", "warning", "critical"];
@@ -144,7 +146,12 @@ export class ConsulApi {
    * same thing at once. The session has a TTL and is renewed while held: a crashed holder's
    * lock frees itself within seconds.
    */
-  async withLock<T>(key: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  async withLock<T>(
+    key: string,
+    timeoutMs: number,
+    fn: () => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const { ID: session } = (await this.client.session.create({
       name: key,
       ttl: "10s",
@@ -157,6 +164,7 @@ export class ConsulApi {
     try {
       const deadline = Date.now() + timeoutMs;
       while (!(await this.client.kv.set({ key, value: String(process.pid), acquire: session }))) {
+        signal?.throwIfAborted();
         if (Date.now() > deadline) {
           throw new DrconError(
             `another drcon command holds ${key} after ${timeoutMs / 1000} s: wait for it to finish and run this again`,
@@ -171,11 +179,18 @@ export class ConsulApi {
     }
   }
 
+  /** Whether some session (a drcon command, see withLock) holds the lock on `key` now. */
+  async lockHeld(key: string): Promise<boolean> {
+    const res = (await this.client.kv.get(key)) as { Session?: string } | undefined;
+    return Boolean(res?.Session);
+  }
+
   /** Polls until Consul has a leader; Consul needs a moment after its container starts. */
-  async waitForLeader(timeoutMs: number): Promise<string> {
+  async waitForLeader(timeoutMs: number, signal?: AbortSignal): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     let last = "no answer yet";
     while (Date.now() < deadline) {
+      signal?.throwIfAborted();
       try {
         const leader = await this.leader();
         if (leader) return leader;
@@ -209,7 +224,7 @@ function toHealth(data: unknown): ServiceHealth[] {
       Port: number;
       Meta?: Record<string, string>;
     };
-    Checks: Array<{ Status: string; ServiceID: string; CheckID: string }>;
+    Checks: Array<{ Status: string; ServiceID: string; CheckID: string; Notes?: string }>;
   }>;
   return entries.map((e) => {
     const own = e.Checks.filter((c) => c.ServiceID === e.Service.ID || c.CheckID === "serfHealth");
@@ -217,6 +232,8 @@ function toHealth(data: unknown): ServiceHealth[] {
       (worst, c) => (ORDER.indexOf(c.Status) > ORDER.indexOf(worst) ? c.Status : worst),
       "passing",
     );
+    // Consul's own check for maintenance mode; its notes carry the reason.
+    const maintenance = own.find((c) => c.CheckID === `_service_maintenance:${e.Service.ID}`);
     return {
       id: e.Service.ID,
       service: e.Service.Service,
@@ -224,6 +241,7 @@ function toHealth(data: unknown): ServiceHealth[] {
       port: e.Service.Port,
       meta: e.Service.Meta ?? {},
       status,
+      ...(maintenance ? { maintenance: maintenance.Notes ?? "" } : {}),
     };
   });
 }

@@ -122,6 +122,25 @@ export class DockerEngine {
     return this.inspectOrUndefined(() => this.api.getContainer(id).inspect());
   }
 
+  /**
+   * The container's processes as the engine's host lists them (`docker top`), one record per
+   * process keyed by `ps`'s column titles (e.g. PID, COMMAND). `psArgs` must keep the PID column.
+   */
+  async processes(
+    id: string,
+    psArgs: string,
+    timeoutMs: number,
+  ): Promise<Array<Record<string, string>>> {
+    const top = (await this.call(() =>
+      this.api
+        .getContainer(id)
+        .top({ ps_args: psArgs, abortSignal: AbortSignal.timeout(timeoutMs) }),
+    )) as { Titles: string[]; Processes: string[][] | null };
+    return (top.Processes ?? []).map((row) =>
+      Object.fromEntries(top.Titles.map((title, i) => [title, row[i] ?? ""])),
+    );
+  }
+
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
     await this.ignoreGone(() => this.api.getContainer(id).stop({ t: timeoutSeconds }));
   }

@@ -1,20 +1,14 @@
 import type { ListrTask } from "listr2";
-import type { ConsulApi } from "../consul/client.js";
-import { sleep } from "../consul/client.js";
 import { engineMessage, statusOf } from "../docker/engine.js";
-import { DrconError } from "../ui/errors.js";
+import { DrconError, interruption } from "../ui/errors.js";
 import { instanceSpec } from "./components.js";
+import { drainAndStop, restoreDrained, withScaleLock } from "./drain.js";
 import { ensureImage } from "./images.js";
-import { type Instance, listInstances } from "./instances.js";
-import { fetchRoutes } from "./lb-routes.js";
+import { listInstances } from "./instances.js";
+import { routesTo } from "./lb-routes.js";
 import type { StackEndpoints, StackRuntime } from "./runtime.js";
 import { planScale, type ScaleRequest } from "./scale-plan.js";
-import { waitFor } from "./wait.js";
-
-/** Time for requests that nginx's old workers still have in flight, after the LB let go. */
-const DRAIN_GRACE_MS = 300;
-const STOP_TIMEOUT_S = 10;
-const LOCK_TIMEOUT_MS = 120_000;
+import { untilAborted, waitFor } from "./wait.js";
 
 export interface ServiceScaleResult {
   service: string;
@@ -22,83 +16,199 @@ export interface ServiceScaleResult {
   started: string[];
   stopped: string[];
   removed: string[];
+  /** Instances a drain had left in maintenance (an interrupted scale), put back in service. */
+  restored: string[];
 }
 
 export interface ScaleOptions {
   /** Return once containers start, without waiting for health and the LB. */
   noWait: boolean;
+  /** Longest wait for requests in flight to a drained instance before it gets SIGTERM. */
+  drainTimeoutMs: number;
+  /** Aborted by Ctrl-C/SIGTERM: stop, and undo what is half done. */
+  signal?: AbortSignal;
 }
 
-type Ctx = { results: ServiceScaleResult[] };
+export interface ScaleContext {
+  results: ServiceScaleResult[];
+  /** What an interrupted or failed run undid or finished on its way out, for its last line. */
+  cleanedUp: string[];
+}
 
-/** One task per service; each reconciles under a Consul lock, so concurrent scales never overshoot. */
-export function scaleTasks(
+/**
+ * Runs the scale steps; interrupted, it throws the interruption with what it cleaned up
+ * (drains finished or undone, instances that had not joined removed, locks released).
+ */
+export async function runScale(
   runtime: StackRuntime,
   endpoints: StackEndpoints,
   requests: ScaleRequest[],
   options: ScaleOptions,
-): ListrTask<Ctx>[] {
+  run: (tasks: ListrTask<ScaleContext>[], ctx: ScaleContext) => Promise<unknown>,
+): Promise<ServiceScaleResult[]> {
+  const ctx: ScaleContext = { results: [], cleanedUp: [] };
+  try {
+    await run(scaleTasks(runtime, endpoints, requests, options), ctx);
+  } catch (err) {
+    const interrupted = interruption(options.signal);
+    if (!interrupted) throw err;
+    throw interrupted.after(`${[...ctx.cleanedUp, "no lock left held"].join("; ")}`);
+  }
+  return ctx.results;
+}
+
+/** One task per service; each reconciles under a Consul lock, so concurrent scales never overshoot. */
+function scaleTasks(
+  runtime: StackRuntime,
+  endpoints: StackEndpoints,
+  requests: ScaleRequest[],
+  options: ScaleOptions,
+): ListrTask<ScaleContext>[] {
+  const { signal } = options;
   return requests.map((req) => ({
     title: `${req.service} → ${req.replicas}`,
     task: (ctx, task) =>
-      endpoints.consul.withLock(`drcon/locks/scale/${req.service}`, LOCK_TIMEOUT_MS, async () => {
-        const existing = await listInstances(runtime, req.service);
-        const plan = planScale(existing, req.replicas);
-        const result: ServiceScaleResult = {
-          service: req.service,
-          replicas: req.replicas,
-          started: [],
-          stopped: plan.stop,
-          removed: plan.remove,
-        };
-        ctx.results.push(result);
-        const byName = new Map(existing.map((i) => [i.name, i]));
-        for (const name of plan.remove) {
-          const dead = byName.get(name);
-          if (dead) await runtime.engine.removeContainer(dead.id);
-        }
-        const svc = runtime.config.services[req.service];
-        if (!svc) throw new DrconError(`no service named ${req.service}`);
-        if (plan.start.length > 0) {
-          await ensureImage(runtime.engine, svc.image, runtime.config.pull, (line) => {
-            task.output = line;
-          });
-        }
-        const subtasks: ListrTask<Ctx>[] = [
-          ...plan.start.map((index) => ({
-            title: `start ${instanceSpec(runtime.config, req.service, svc, index).name}`,
-            task: async (_c: Ctx, sub: { title: string }) => {
+      withScaleLock(
+        endpoints.consul,
+        req.service,
+        async () => {
+          const existing = await listInstances(runtime, req.service);
+          const plan = planScale(existing, req.replicas);
+          const keep = new Set(
+            existing.filter((i) => i.running && !plan.stop.includes(i.name)).map((i) => i.id),
+          );
+          const result: ServiceScaleResult = {
+            service: req.service,
+            replicas: req.replicas,
+            started: [],
+            stopped: plan.stop,
+            removed: plan.remove,
+            restored: await restoreDrained(endpoints.consul, req.service, (id) => keep.has(id)),
+          };
+          ctx.results.push(result);
+          const byName = new Map(existing.map((i) => [i.name, i]));
+          for (const name of plan.remove) {
+            const dead = byName.get(name);
+            if (dead) await runtime.engine.removeContainer(dead.id);
+          }
+          const svc = runtime.config.services[req.service];
+          if (!svc) throw new DrconError(`no service named ${req.service}`);
+          if (plan.start.length > 0) {
+            await untilAborted(
+              ensureImage(runtime.engine, svc.image, runtime.config.pull, (line) => {
+                task.output = line;
+              }),
+              signal,
+            );
+          }
+          // Every step's own promise, so that the lock is released only once all have settled,
+          // clean-up included, even when one of them failed first.
+          const steps: Promise<unknown>[] = [];
+          const track = (step: Promise<void>) => {
+            steps.push(step);
+            return step;
+          };
+          const subtasks: ListrTask<ScaleContext>[] = [
+            ...plan.start.map((index) => {
               const spec = instanceSpec(runtime.config, req.service, svc, index);
-              const started = await startInstance(runtime, spec);
-              if (!started) {
-                sub.title = `${spec.name} (already made by another drcon)`;
-                return;
-              }
-              result.started.push(spec.name);
-              if (options.noWait) return;
-              const address = `${started}:${svc.port}`;
-              await waitFor(async () => {
-                if (await routed(endpoints, req.service, address, true)) return true;
-                await failIfStopped(runtime, spec.name);
-                return undefined;
-              }, `${spec.name} to join the LB`);
-              sub.title = `${spec.name} serving at ${address}`;
-            },
-          })),
-          ...plan.stop.map((name) => ({
-            title: `drain and stop ${name}`,
-            task: async () => {
-              const instance = byName.get(name);
-              if (instance) await drainAndStop(runtime, endpoints, req.service, instance);
-            },
-          })),
-        ];
-        if (subtasks.length === 0)
-          task.title = `${req.service}: ${req.replicas} running, nothing to do`;
-        await task.newListr(subtasks, { concurrent: true, exitOnError: true }).run(ctx);
-        result.started.sort();
-      }),
+              return {
+                title: `start ${spec.name}`,
+                task: (_c: ScaleContext, sub: { title: string }) =>
+                  track(
+                    (async () => {
+                      signal?.throwIfAborted();
+                      const started = await startInstance(runtime, spec);
+                      if (!started) {
+                        sub.title = `${spec.name} (already made by another drcon)`;
+                        return;
+                      }
+                      result.started.push(spec.name);
+                      if (options.noWait) return;
+                      const address = `${started}:${svc.port}`;
+                      await joinOrRemove(
+                        runtime,
+                        endpoints,
+                        req.service,
+                        spec.name,
+                        address,
+                        ctx,
+                        signal,
+                      );
+                      sub.title = `${spec.name} serving at ${address}`;
+                    })(),
+                  ),
+              };
+            }),
+            ...plan.stop.map((name) => ({
+              title: `drain and stop ${name}`,
+              task: (_c: ScaleContext, sub: { output: string }) =>
+                track(
+                  (async () => {
+                    const instance = byName.get(name);
+                    if (!instance) return;
+                    signal?.throwIfAborted();
+                    try {
+                      await drainAndStop(runtime, endpoints, req.service, instance, {
+                        drainTimeoutMs: options.drainTimeoutMs,
+                        signal,
+                        progress: (line) => {
+                          sub.output = line;
+                        },
+                      });
+                    } catch (err) {
+                      ctx.cleanedUp.push(`put ${name} back in service`);
+                      throw err;
+                    }
+                    if (signal?.aborted) ctx.cleanedUp.push(`finished stopping ${name}`);
+                  })(),
+                ),
+            })),
+          ];
+          if (subtasks.length === 0)
+            task.title = `${req.service}: ${req.replicas} running, nothing to do`;
+          try {
+            await task.newListr(subtasks, { concurrent: true, exitOnError: true }).run(ctx);
+          } finally {
+            await Promise.allSettled(steps);
+          }
+          result.started.sort();
+        },
+        signal,
+      ),
   }));
+}
+
+/**
+ * Waits for a new instance to be routed by the LB. One that never gets there (timeout,
+ * interrupt) is removed again, so a scale leaves no instance it gave up on; one that stopped
+ * by itself is left for `docker logs` (the next scale removes it).
+ */
+async function joinOrRemove(
+  runtime: StackRuntime,
+  endpoints: StackEndpoints,
+  service: string,
+  name: string,
+  address: string,
+  ctx: ScaleContext,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  try {
+    await waitFor(
+      async () => {
+        if (await routesTo(endpoints.lbUrl, service, address)) return true;
+        await failIfStopped(runtime, name);
+        return undefined;
+      },
+      `${name} to join the LB`,
+      { signal },
+    );
+  } catch (err) {
+    if ((await runtime.engine.inspectContainer(name))?.State.Running) {
+      await runtime.engine.removeContainer(name);
+      ctx.cleanedUp.push(`removed ${name} (it had not joined the LB)`);
+    }
+    throw err;
+  }
 }
 
 /** Creates and starts one instance; undefined when another drcon made it first (name taken). */
@@ -133,52 +243,4 @@ async function failIfStopped(runtime: StackRuntime, name: string): Promise<void>
   throw new DrconError(
     `${name} stopped before it joined the LB (${how}): see \`docker logs ${name}\`, then run drcon scale again`,
   );
-}
-
-/**
- * Takes the instance out of rotation before it stops: Consul maintenance mode makes its check
- * critical, consul-template drops it from nginx, and only once the LB no longer routes to it
- * does it get SIGTERM. Requests in flight finish on nginx's old workers during the grace time.
- */
-async function drainAndStop(
-  runtime: StackRuntime,
-  endpoints: StackEndpoints,
-  service: string,
-  instance: Instance,
-): Promise<void> {
-  const registrations = await registrationsOf(endpoints.consul, instance.id);
-  await Promise.all(
-    registrations.map((r) => endpoints.consul.maintenance(r.id, true, "drcon scale: draining")),
-  );
-  for (const r of registrations) {
-    await waitFor(
-      () => routed(endpoints, service, r.address, false),
-      `the LB to let go of ${instance.name}`,
-      {
-        timeoutMs: 15_000,
-        intervalMs: 50,
-      },
-    );
-  }
-  if (registrations.length > 0) await sleep(DRAIN_GRACE_MS);
-  await runtime.engine.stopContainer(instance.id, STOP_TIMEOUT_S);
-  await runtime.engine.removeContainer(instance.id);
-}
-
-async function registrationsOf(consul: ConsulApi, containerId: string) {
-  const services = await consul.agentServices();
-  return services
-    .filter((s) => s.Meta?.drcon_container === containerId)
-    .map((s) => ({ id: s.ID, address: `${s.Address}:${s.Port}` }));
-}
-
-/** true once the LB's loaded config routes (or no longer routes, `wanted` false) to `address`. */
-async function routed(
-  endpoints: StackEndpoints,
-  service: string,
-  address: string,
-  wanted: boolean,
-): Promise<true | undefined> {
-  const routes = await fetchRoutes(endpoints.lbUrl);
-  return (routes.services[service] ?? []).includes(address) === wanted ? true : undefined;
 }

@@ -2,7 +2,7 @@ import type { ListrTask } from "listr2";
 import { ConsulApi } from "../consul/client.js";
 import { DEFAULT_SOCKET } from "../docker/connection.js";
 import { type ContainerSpec, engineMessage } from "../docker/engine.js";
-import { DrconError } from "../ui/errors.js";
+import { DrconError, interruption } from "../ui/errors.js";
 import {
   type BuiltImages,
   consulSpec,
@@ -11,12 +11,14 @@ import {
   SPEC_LABEL,
   SYNC_KEY,
 } from "./components.js";
+import { DRAIN_REASON, restoreDrained, withScaleLock } from "./drain.js";
 import { builtImageTags, ensureBuilt, ensureImage } from "./images.js";
+import { listInstances } from "./instances.js";
 import { fetchRoutes } from "./lb-routes.js";
 import { LABELS, stackLabels, volumeName } from "./names.js";
 import { isPortFree, reachableHost } from "./ports.js";
 import type { StackRuntime } from "./runtime.js";
-import { READY_TIMEOUT_MS, waitFor } from "./wait.js";
+import { READY_TIMEOUT_MS, untilAborted, waitFor } from "./wait.js";
 
 export interface UpResult {
   stack: string;
@@ -28,19 +30,22 @@ export interface UpResult {
 interface UpContext {
   images?: BuiltImages;
   /** What this run made, newest last: removed again if the run fails. */
-  created: Array<{ kind: "container" | "network" | "volume"; id: string }>;
+  created: Array<{ kind: "container" | "network" | "volume"; id: string; name: string }>;
   changed: string[];
 }
 
-/** The steps of `drcon up`, each idempotent: a running, current component is left alone. */
-export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
+/**
+ * The steps of `drcon up`, each idempotent: a running, current component is left alone. Each
+ * step first checks `signal`, and every wait ends when it is aborted (Ctrl-C).
+ */
+export function upTasks(runtime: StackRuntime, signal?: AbortSignal): ListrTask<UpContext>[] {
   const { config, engine } = runtime;
   const stack = config.stack;
   const host = reachableHost(config.hostIp);
   const consul = new ConsulApi(host, config.ports.consul);
   const lbUrl = `http://${host}:${config.ports.lb}`;
 
-  return [
+  const steps: ListrTask<UpContext>[] = [
     {
       title: "Docker engine",
       task: async (_ctx, task) => {
@@ -77,9 +82,12 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
         const pull = (ref: string): ListrTask<UpContext> => ({
           title: ref,
           task: async (_c, sub) => {
-            const did = await ensureImage(engine, ref, config.pull, (l) => {
-              sub.output = l;
-            });
+            const did = await untilAborted(
+              ensureImage(engine, ref, config.pull, (l) => {
+                sub.output = l;
+              }),
+              signal,
+            );
             sub.title = `${ref} (${did})`;
           },
         });
@@ -92,9 +100,12 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
                 {
                   title: `build ${images[name]}`,
                   task: async (_c2, step) => {
-                    const did = await ensureBuilt(engine, config, name, images[name], (l) => {
-                      step.output = l;
-                    });
+                    const did = await untilAborted(
+                      ensureBuilt(engine, config, name, images[name], (l) => {
+                        step.output = l;
+                      }),
+                      signal,
+                    );
                     step.title = `${images[name]} (${did})`;
                   },
                 },
@@ -116,12 +127,12 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
       title: `Network ${stack}`,
       task: async (ctx, task) => {
         if (await engine.ensureNetwork(stack, stackLabels(stack, "consul"))) {
-          ctx.created.push({ kind: "network", id: stack });
+          ctx.created.push({ kind: "network", id: stack, name: stack });
           ctx.changed.push(`network ${stack}`);
         } else task.title = `Network ${stack} (present)`;
         const volume = volumeName(stack);
         if (await engine.ensureVolume(volume, stackLabels(stack, "consul"))) {
-          ctx.created.push({ kind: "volume", id: volume });
+          ctx.created.push({ kind: "volume", id: volume, name: volume });
           ctx.changed.push(`volume ${volume}`);
         }
       },
@@ -130,7 +141,7 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
       title: "Consul",
       task: async (ctx, task) => {
         const did = await ensureContainer(runtime, ctx, consulSpec(config));
-        const leader = await consul.waitForLeader(READY_TIMEOUT_MS);
+        const leader = await consul.waitForLeader(READY_TIMEOUT_MS, signal);
         task.title = `Consul at ${consul.url} (${did}, leader ${leader})`;
       },
     },
@@ -139,7 +150,7 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
       task: async (ctx, task) => {
         const spec = registratorSpec(config, requireImages(ctx).registrator, dockerSocket(runtime));
         const did = await ensureContainer(runtime, ctx, spec);
-        const synced = await waitForSync(runtime, consul, spec.name);
+        const synced = await waitForSync(runtime, consul, spec.name, signal);
         task.title = `Registrator (${did}, synced ${synced.registered} instance(s))`;
       },
     },
@@ -147,23 +158,74 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
       title: "Load balancer",
       task: async (ctx, task) => {
         const did = await ensureContainer(runtime, ctx, lbSpec(config, requireImages(ctx).lb));
-        await waitFor(() => fetchRoutes(lbUrl), "the load balancer to answer");
+        await waitFor(() => fetchRoutes(lbUrl), "the load balancer to answer", { signal });
         task.title = `Load balancer at ${lbUrl} (${did})`;
       },
     },
+    {
+      title: "Instances",
+      task: async (ctx, task) => {
+        const restored = await restoreAllDrained(runtime, consul, signal);
+        if (restored.length > 0) {
+          ctx.changed.push(`put ${restored.join(", ")} back in service`);
+          task.title = `Instances: put ${restored.join(", ")} back in service (left in maintenance by an interrupted scale)`;
+        } else task.title = "Instances: none left in maintenance";
+      },
+    },
   ];
+  return steps.map((step) => ({
+    ...step,
+    task: (ctx, task) => {
+      signal?.throwIfAborted();
+      return step.task(ctx, task);
+    },
+  }));
 }
 
+/**
+ * Puts back in service every running instance that an interrupted or killed `drcon scale` left
+ * in maintenance, under each service's scale lock, so a drain in progress is never undone.
+ */
+async function restoreAllDrained(
+  runtime: StackRuntime,
+  consul: ConsulApi,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const running = (await listInstances(runtime)).filter((i) => i.running);
+  const services = [...new Set(running.map((i) => i.service))].sort();
+  const restored: string[] = [];
+  for (const service of services) {
+    const left = (await consul.health(service)).some((h) => h.maintenance === DRAIN_REASON);
+    if (!left) continue;
+    const ids = new Set(running.filter((i) => i.service === service).map((i) => i.id));
+    restored.push(
+      ...(await withScaleLock(
+        consul,
+        service,
+        () => restoreDrained(consul, service, (id) => ids.has(id)),
+        signal,
+      )),
+    );
+  }
+  return restored;
+}
+
+/** Runs the steps; a failed or interrupted run removes what it made, newest first. */
 export async function runUp(
   runtime: StackRuntime,
   run: (tasks: ListrTask<UpContext>[], ctx: UpContext) => Promise<unknown>,
+  signal?: AbortSignal,
 ): Promise<UpResult> {
   const ctx: UpContext = { created: [], changed: [] };
   try {
-    await run(upTasks(runtime), ctx);
+    await run(upTasks(runtime, signal), ctx);
   } catch (err) {
-    await rollback(runtime, ctx);
-    throw err;
+    const removed = await rollback(runtime, ctx);
+    const interrupted = interruption(signal);
+    if (!interrupted) throw err;
+    throw interrupted.after(
+      removed.length > 0 ? `removed what this run made (${removed.join(", ")})` : "nothing to undo",
+    );
   }
   const host = reachableHost(runtime.config.hostIp);
   return {
@@ -174,17 +236,23 @@ export async function runUp(
   };
 }
 
-/** Removes what a failed run made, newest first, so a failed `up` leaves nothing half made. */
-async function rollback(runtime: StackRuntime, ctx: UpContext): Promise<void> {
+/**
+ * Removes what a failed run made, newest first, so a failed `up` leaves nothing half made.
+ * Returns what it removed, as "container drcon-consul".
+ */
+async function rollback(runtime: StackRuntime, ctx: UpContext): Promise<string[]> {
+  const removed: string[] = [];
   for (const item of ctx.created.reverse()) {
     try {
       if (item.kind === "container") await runtime.engine.removeContainer(item.id);
       if (item.kind === "network") await runtime.engine.removeNetwork(item.id);
       if (item.kind === "volume") await runtime.engine.removeVolume(item.id);
+      removed.push(`${item.kind} ${item.name}`);
     } catch {
       // Best effort: the original error is what the user needs to see.
     }
   }
+  return removed;
 }
 
 async function runningSpecs(runtime: StackRuntime): Promise<Map<string, string>> {
@@ -216,7 +284,7 @@ async function ensureContainer(
     await engine.removeContainer(existing.Id);
   }
   const id = await engine.createContainer(spec);
-  ctx.created.push({ kind: "container", id });
+  ctx.created.push({ kind: "container", id, name: spec.name });
   ctx.changed.push(`container ${spec.name}`);
   try {
     await engine.startContainer(id);
@@ -248,14 +316,19 @@ async function waitForSync(
   runtime: StackRuntime,
   consul: ConsulApi,
   name: string,
+  signal?: AbortSignal,
 ): Promise<{ at: string; registered: number }> {
   const started = Date.parse((await runtime.engine.inspectContainer(name))?.State.StartedAt ?? "");
-  return waitFor(async () => {
-    const raw = await consul.kvGet(SYNC_KEY);
-    const synced = raw ? (JSON.parse(raw) as { at: string; registered: number }) : undefined;
-    // A second of slack: the two clocks are the same host's, but timestamps are rounded.
-    return synced && Date.parse(synced.at) >= started - 1000 ? synced : undefined;
-  }, "the registrator's first sync");
+  return waitFor(
+    async () => {
+      const raw = await consul.kvGet(SYNC_KEY);
+      const synced = raw ? (JSON.parse(raw) as { at: string; registered: number }) : undefined;
+      // A second of slack: the two clocks are the same host's, but timestamps are rounded.
+      return synced && Date.parse(synced.at) >= started - 1000 ? synced : undefined;
+    },
+    "the registrator's first sync",
+    { signal },
+  );
 }
 
 export type { UpContext };

@@ -21,7 +21,9 @@ export async function runTasks<C>(tasks: ListrTask<C>[], ctx: C, options: TaskOp
     rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false },
     fallbackRendererOptions: { timer: PRESET_TIMER },
     collectErrors: false,
-    registerSignalListeners: true,
+    // The command owns SIGINT/SIGTERM (ui/interrupt.ts): listr2 would exit 127 mid-step, skipping
+    // the clean-up.
+    registerSignalListeners: false,
   });
   return list.run();
 }
