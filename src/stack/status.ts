@@ -1,6 +1,7 @@
 import type { ConsulApi, ServiceHealth } from "../consul/client.js";
 import type { ContainerSummary } from "../docker/engine.js";
 import { SYNC_KEY } from "./components.js";
+import { DRAIN_REASON, scaleLockKey } from "./drain.js";
 import { fetchRoutes, type LbRoutes } from "./lb-routes.js";
 import { LABELS, type Role } from "./names.js";
 import type { StackRuntime } from "./runtime.js";
@@ -89,12 +90,15 @@ async function serviceStatuses(
   const names = [...new Set([...Object.keys(runtime.config.services), ...registered])].sort();
   return Promise.all(
     names.map(async (name) => {
-      const health = await consul.health(name).catch(() => [] as ServiceHealth[]);
+      const [health, scaling] = await Promise.all([
+        consul.health(name).catch(() => [] as ServiceHealth[]),
+        consul.lockHeld(scaleLockKey(name)).catch(() => false),
+      ]);
       const routed = new Set(routes?.services[name] ?? []);
       const instances: InstanceStatus[] = health.map((h) => ({
         name: h.meta.drcon_instance ?? h.id,
         address: `${h.address}:${h.port}`,
-        health: h.status,
+        health: healthText(h, scaling),
         routed: routed.has(`${h.address}:${h.port}`),
         // Made by `drcon scale`, not started by hand (even if labelled with the stack).
         managed: containers.some(
@@ -130,4 +134,15 @@ export function nameOf(c: ContainerSummary): string {
 
 function ago(iso: string, now: number): string {
   return `${Math.max(0, Math.round((now - Date.parse(iso)) / 1000))} s ago`;
+}
+
+/**
+ * An instance in maintenance is "draining" while a `drcon scale` holds the service's lock, and
+ * "in maintenance" otherwise (left by an interrupted scale, which the next scale or up repairs,
+ * or put there by hand), rather than a bare "critical".
+ */
+function healthText(h: ServiceHealth, scaling: boolean): string {
+  if (h.maintenance === undefined) return h.status;
+  if (h.maintenance === DRAIN_REASON && scaling) return "draining";
+  return h.maintenance === DRAIN_REASON ? "in maintenance (interrupted scale)" : "in maintenance";
 }

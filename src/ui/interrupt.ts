@@ -22,7 +22,9 @@ export function captureInterrupts(leaving: string): Interrupts {
       return;
     }
     const again = new InterruptedError(received);
-    process.stderr.write(`\nInterrupted again by ${received}: left at once; ${leaving}\n`);
+    // On a terminal the progress line may be half drawn: start on a fresh one.
+    const fresh = process.stderr.isTTY ? "\n" : "";
+    process.stderr.write(`${fresh}Interrupted again by ${received}: left at once; ${leaving}\n`);
     process.exit(again.exitCode);
   };
   for (const s of SIGNALS) process.on(s, handler);

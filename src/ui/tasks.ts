@@ -1,4 +1,4 @@
-import { Listr, type ListrRendererValue, type ListrTask, PRESET_TIMER } from "listr2";
+import { Listr, ListrLogger, type ListrRendererValue, type ListrTask, PRESET_TIMER } from "listr2";
 import { color } from "./colors.js";
 
 export interface TaskOptions {
@@ -19,7 +19,12 @@ export async function runTasks<C>(tasks: ListrTask<C>[], ctx: C, options: TaskOp
     renderer: options.quiet ? "silent" : "default",
     fallbackRenderer: options.quiet ? "silent" : "simple",
     rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false },
-    fallbackRendererOptions: { timer: PRESET_TIMER },
+    // Step lines, failed ones too, go to stdout as in a terminal: stderr carries only the
+    // command's one-line error.
+    fallbackRendererOptions: {
+      timer: PRESET_TIMER,
+      logger: new ListrLogger({ useIcons: true, toStderr: [] }),
+    },
     collectErrors: false,
     // The command owns SIGINT/SIGTERM (ui/interrupt.ts): listr2 would exit 127 mid-step, skipping
     // the clean-up.
