@@ -208,7 +208,9 @@ describe.skipIf(!engine)("faults: interruptions and draining (issue 9 rows 1, 2,
       `${scale.name}-simple-1`,
       `${scale.name}-simple-2`,
     ]);
-    expect(await routes(scale)).toHaveLength(2);
+    const exited = Date.now();
+    await waitUntil(async () => (await routes(scale)).length === 2);
+    console.log(`row 1: the LB routed the instance put back ${Date.now() - exited} ms after exit`);
     expect((await load).map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
     // The same scale runs to the end at once: no lock held, nothing in the way.
     const again = await drcon(["scale", "simple=1", ...scale.flags], scale.env);
