@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import Consul from "consul";
 import { DrconError } from "../ui/errors.js";
 
@@ -163,8 +164,11 @@ export class ConsulApi {
     }, 3000);
     try {
       const deadline = Date.now() + timeoutMs;
-      while (!(await this.client.kv.set({ key, value: String(process.pid), acquire: session }))) {
+      while (!(await this.client.kv.set({ key, value: LOCK_HOLDER, acquire: session }))) {
         signal?.throwIfAborted();
+        const holder = await this.lockHolder(key);
+        // Killed, or left at once on a second Ctrl-C: free its lock now, not when its TTL ends.
+        if (holder?.gone) await this.client.session.destroy(holder.session).catch(() => {});
         if (Date.now() > deadline) {
           throw new DrconError(
             `another drcon command holds ${key} after ${timeoutMs / 1000} s: wait for it to finish and run this again`,
@@ -179,10 +183,21 @@ export class ConsulApi {
     }
   }
 
-  /** Whether some session (a drcon command, see withLock) holds the lock on `key` now. */
+  /** Whether a drcon command that still runs holds the lock on `key` (see withLock). */
   async lockHeld(key: string): Promise<boolean> {
-    const res = (await this.client.kv.get(key)) as { Session?: string } | undefined;
-    return Boolean(res?.Session);
+    const holder = await this.lockHolder(key);
+    return Boolean(holder && !holder.gone);
+  }
+
+  /**
+   * The session holding the lock on `key`; `gone` when its holder was a drcon process on this
+   * host that no longer runs (its session would otherwise live on for up to twice its TTL).
+   */
+  private async lockHolder(key: string): Promise<{ session: string; gone: boolean } | undefined> {
+    const res = (await this.client.kv.get(key)) as { Session?: string; Value?: string } | undefined;
+    if (!res?.Session) return undefined;
+    const [host, pid] = (res.Value ?? "").split(" ");
+    return { session: res.Session, gone: host === hostname() && !processRuns(Number(pid)) };
   }
 
   /** Polls until Consul has a leader; Consul needs a moment after its container starts. */
@@ -244,6 +259,20 @@ function toHealth(data: unknown): ServiceHealth[] {
       ...(maintenance ? { maintenance: maintenance.Notes ?? "" } : {}),
     };
   });
+}
+
+/** What a lock's value says about its holder: this host and this process. */
+const LOCK_HOLDER = `${hostname()} ${process.pid}`;
+
+function processRuns(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return true; // not ours to judge: assume it runs
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 export function sleep(ms: number): Promise<void> {

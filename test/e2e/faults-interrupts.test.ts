@@ -159,7 +159,8 @@ describe.skipIf(!engine)("faults: interruptions and draining (issue 9 rows 1, 2,
     const two = await drcon(["scale", "simple=2", ...drain.flags], drain.env);
     expect(two.code, two.stderr).toBe(0);
     const [kept] = await routes(drain);
-    const load = requestsInFlight(drain, 12, "3s");
+    // 4 s: still in flight when the scale below, started half a second later, drains.
+    const load = requestsInFlight(drain, 12, "4s");
     await sleep(500); // all twelve reached an instance and wait there
     const started = Date.now();
     const down = await drcon(["scale", "simple=1", ...drain.flags], drain.env);
@@ -176,6 +177,7 @@ describe.skipIf(!engine)("faults: interruptions and draining (issue 9 rows 1, 2,
     );
     // Some of them were in flight to the instance that was stopped: the case under test.
     const drained = answers.filter((a) => a.upstream !== kept);
+    console.log(`row 18: ${drained.length} of them were served by the instance stopped`);
     expect(drained.length).toBeGreaterThan(0);
     expect(await routes(drain)).toHaveLength(1);
     await downAndExpectNothingLeft(drain);
@@ -244,15 +246,11 @@ describe.skipIf(!engine)("faults: interruptions and draining (issue 9 rows 1, 2,
       (i: { name: string; health: string }) => `${i.name} ${i.health}`,
     );
     console.log(`row 1: status right after a forced exit: ${shown.join(", ")}`);
-    // "draining" while the dead command's lock session lives (Consul's TTL), then "in maintenance".
-    expect(shown[1]).toMatch(
-      new RegExp(`^${scale.name}-simple-2 (draining|in maintenance \\(interrupted scale\\))$`),
-    );
+    // Not "draining": the command that held the service's lock no longer runs.
+    expect(shown[1]).toBe(`${scale.name}-simple-2 in maintenance (interrupted scale)`);
     const started = Date.now();
     const repair = await drcon(upArgs(scale), scale.env);
-    console.log(
-      `row 1: up repaired in ${Date.now() - started} ms (it waits for the lock to expire)`,
-    );
+    console.log(`row 1: up repaired in ${Date.now() - started} ms`);
     expect(repair.code, repair.stderr).toBe(0);
     expect(repair.stdout).toContain(`put ${scale.name}-simple-2 back in service`);
     expect((await health(scale)).map((h) => h.status)).toEqual(["passing", "passing"]);
