@@ -34,12 +34,16 @@ export async function waitFor<T>(
  * Settles with `work`, or rejects with the signal's reason as soon as it is aborted. For long
  * steps that make nothing the clean-up must undo (an image pull), which then end in the background.
  */
-export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+export async function untilAborted<T>(
+  work: Promise<T>,
+  signal: AbortSignal | undefined,
+): Promise<T> {
   if (!signal) return work;
-  signal.throwIfAborted();
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
     signal.addEventListener("abort", onAbort, { once: true });
+    // Still handled when the abort came first: its outcome no longer matters, but must not crash.
     work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
