@@ -138,6 +138,20 @@ async function runningInstances(s: Stack): Promise<string[]> {
     .sort();
 }
 
+/**
+ * Scales 2 -> 1 with slow requests in flight and returns once the scale is waiting for them:
+ * the moment to interrupt it.
+ */
+async function scaleDownWhileDraining(s: Stack): Promise<{ cli: Cli; load: Promise<Answer[]> }> {
+  const two = await drcon(["scale", "simple=2", ...s.flags], s.env);
+  expect(two.code, two.stderr).toBe(0);
+  const load = requestsInFlight(s, 6, "4s");
+  await sleep(500);
+  const cli = new Cli(["scale", "simple=1", ...s.flags], s.env);
+  await cli.waitFor(/waiting for requests in flight/);
+  return { cli, load };
+}
+
 async function downAndExpectNothingLeft(s: Stack): Promise<void> {
   const res = await drcon(["down", "--volumes", ...s.flags]);
   expect(res.code, res.stderr).toBe(0);
@@ -185,12 +199,7 @@ describe.skipIf(!engine)("faults: interruptions and draining (issue 9 rows 1, 2,
 
   it("row 1: Ctrl-C while scale drains puts the instance back in service, frees the lock, exits 130", async () => {
     await up(scale);
-    const two = await drcon(["scale", "simple=2", ...scale.flags], scale.env);
-    expect(two.code, two.stderr).toBe(0);
-    const load = requestsInFlight(scale, 6, "4s");
-    await sleep(500);
-    const cli = new Cli(["scale", "simple=1", ...scale.flags], scale.env);
-    await cli.waitFor(/waiting for requests in flight/);
+    const { cli, load } = await scaleDownWhileDraining(scale);
     const signalled = Date.now();
     cli.signal("SIGINT");
     expect(await cli.exited).toBe(130);
@@ -221,12 +230,7 @@ describe.skipIf(!engine)("faults: interruptions and draining (issue 9 rows 1, 2,
   });
 
   it("row 1: a second signal leaves at once; status names the instance left in maintenance; the next up puts it back", async () => {
-    const two = await drcon(["scale", "simple=2", ...scale.flags], scale.env);
-    expect(two.code, two.stderr).toBe(0);
-    const load = requestsInFlight(scale, 6, "4s");
-    await sleep(500);
-    const cli = new Cli(["scale", "simple=1", ...scale.flags], scale.env);
-    await cli.waitFor(/waiting for requests in flight/);
+    const { cli, load } = await scaleDownWhileDraining(scale);
     // Both signals pending at once, so the second arrives before any clean-up can finish. Node
     // hands them over in either order: the second one decides the exit code and the line.
     cli.signal("SIGSTOP");
