@@ -15,7 +15,7 @@ const docker = engine as NonNullable<typeof engine>;
 const RUN = join(import.meta.dirname, "..", "..", "bin", "run.js");
 // The demo image by default; DRCON_E2E_EXIT_NOW_IMAGE points at any image of the whoami
 // stand-in that exits at once on SIGTERM, as the real traefik/whoami does.
-const EXIT_NOW_IMAGE = process.env.DRCON_E2E_EXIT_NOW_IMAGE ?? e2eEnv.DRCON_IMAGE_DEMO;
+const EXIT_NOW_IMAGE = process.env.DRCON_E2E_EXIT_NOW_IMAGE || e2eEnv.DRCON_IMAGE_DEMO;
 
 interface Stack {
   name: string;
