@@ -4,7 +4,7 @@ import { DrconError, interruption } from "../ui/errors.js";
 import { instanceSpec } from "./components.js";
 import { drainAndStop, restoreDrained, withScaleLock } from "./drain.js";
 import { ensureImage } from "./images.js";
-import { listInstances } from "./instances.js";
+import { type Instance, listInstances } from "./instances.js";
 import { routesTo } from "./lb-routes.js";
 import type { StackEndpoints, StackRuntime } from "./runtime.js";
 import { planScale, type ScaleRequest } from "./scale-plan.js";
@@ -57,6 +57,15 @@ export async function runScale(
   return ctx.results;
 }
 
+/** What every step of one service's scale works with. */
+interface ServiceRun {
+  runtime: StackRuntime;
+  endpoints: StackEndpoints;
+  options: ScaleOptions;
+  ctx: ScaleContext;
+  service: string;
+}
+
 /** One task per service; each reconciles under a Consul lock, so concurrent scales never overshoot. */
 function scaleTasks(
   runtime: StackRuntime,
@@ -64,118 +73,123 @@ function scaleTasks(
   requests: ScaleRequest[],
   options: ScaleOptions,
 ): ListrTask<ScaleContext>[] {
-  const { signal } = options;
   return requests.map((req) => ({
     title: `${req.service} → ${req.replicas}`,
     task: (ctx, task) =>
       withScaleLock(
         endpoints.consul,
         req.service,
-        async () => {
-          const existing = await listInstances(runtime, req.service);
-          const plan = planScale(existing, req.replicas);
-          const keep = new Set(
-            existing.filter((i) => i.running && !plan.stop.includes(i.name)).map((i) => i.id),
-          );
-          const result: ServiceScaleResult = {
-            service: req.service,
-            replicas: req.replicas,
-            started: [],
-            stopped: plan.stop,
-            removed: plan.remove,
-            restored: await restoreDrained(endpoints.consul, req.service, (id) => keep.has(id)),
-          };
-          ctx.results.push(result);
-          const byName = new Map(existing.map((i) => [i.name, i]));
-          for (const name of plan.remove) {
-            const dead = byName.get(name);
-            if (dead) await runtime.engine.removeContainer(dead.id);
-          }
-          const svc = runtime.config.services[req.service];
-          if (!svc) throw new DrconError(`no service named ${req.service}`);
-          if (plan.start.length > 0) {
-            await untilAborted(
-              ensureImage(runtime.engine, svc.image, runtime.config.pull, (line) => {
-                task.output = line;
-              }),
-              signal,
-            );
-          }
-          // Every step's own promise, so that the lock is released only once all have settled,
-          // clean-up included, even when one of them failed first.
-          const steps: Promise<unknown>[] = [];
-          const track = (step: Promise<void>) => {
-            steps.push(step);
-            return step;
-          };
-          const subtasks: ListrTask<ScaleContext>[] = [
-            ...plan.start.map((index) => {
-              const spec = instanceSpec(runtime.config, req.service, svc, index);
-              return {
-                title: `start ${spec.name}`,
-                task: (_c: ScaleContext, sub: { title: string }) =>
-                  track(
-                    (async () => {
-                      signal?.throwIfAborted();
-                      const started = await startInstance(runtime, spec);
-                      if (!started) {
-                        sub.title = `${spec.name} (already made by another drcon)`;
-                        return;
-                      }
-                      result.started.push(spec.name);
-                      if (options.noWait) return;
-                      const address = `${started}:${svc.port}`;
-                      await joinOrRemove(
-                        runtime,
-                        endpoints,
-                        req.service,
-                        spec.name,
-                        address,
-                        ctx,
-                        signal,
-                      );
-                      sub.title = `${spec.name} serving at ${address}`;
-                    })(),
-                  ),
-              };
-            }),
-            ...plan.stop.map((name) => ({
-              title: `drain and stop ${name}`,
-              task: (_c: ScaleContext, sub: { output: string }) =>
-                track(
-                  (async () => {
-                    const instance = byName.get(name);
-                    if (!instance) return;
-                    signal?.throwIfAborted();
-                    try {
-                      await drainAndStop(runtime, endpoints, req.service, instance, {
-                        drainTimeoutMs: options.drainTimeoutMs,
-                        signal,
-                        progress: (line) => {
-                          sub.output = line;
-                        },
-                      });
-                    } catch (err) {
-                      ctx.cleanedUp.push(`put ${name} back in service`);
-                      throw err;
-                    }
-                    if (signal?.aborted) ctx.cleanedUp.push(`finished stopping ${name}`);
-                  })(),
-                ),
-            })),
-          ];
-          if (subtasks.length === 0)
-            task.title = `${req.service}: ${req.replicas} running, nothing to do`;
-          try {
-            await task.newListr(subtasks, { concurrent: true, exitOnError: true }).run(ctx);
-          } finally {
-            await Promise.allSettled(steps);
-          }
-          result.started.sort();
-        },
-        signal,
+        () => scaleService({ runtime, endpoints, options, ctx, service: req.service }, req, task),
+        options.signal,
       ),
   }));
+}
+
+async function scaleService(
+  run: ServiceRun,
+  req: ScaleRequest,
+  task: Parameters<ListrTask<ScaleContext>["task"]>[1],
+): Promise<void> {
+  const { runtime, endpoints, options, ctx } = run;
+  const existing = await listInstances(runtime, req.service);
+  const plan = planScale(existing, req.replicas);
+  const keep = new Set(
+    existing.filter((i) => i.running && !plan.stop.includes(i.name)).map((i) => i.id),
+  );
+  const result: ServiceScaleResult = {
+    service: req.service,
+    replicas: req.replicas,
+    started: [],
+    stopped: plan.stop,
+    removed: plan.remove,
+    restored: await restoreDrained(endpoints.consul, req.service, (id) => keep.has(id)),
+  };
+  ctx.results.push(result);
+  const byName = new Map(existing.map((i) => [i.name, i]));
+  for (const name of plan.remove) {
+    const dead = byName.get(name);
+    if (dead) await runtime.engine.removeContainer(dead.id);
+  }
+  const svc = runtime.config.services[req.service];
+  if (!svc) throw new DrconError(`no service named ${req.service}`);
+  if (plan.start.length > 0) {
+    await untilAborted(
+      ensureImage(runtime.engine, svc.image, runtime.config.pull, (line) => {
+        task.output = line;
+      }),
+      options.signal,
+    );
+  }
+  // Every step's own promise, so that the lock is released only once all have settled,
+  // clean-up included, even when one of them failed first.
+  const steps: Promise<void>[] = [];
+  const track = (step: Promise<void>) => {
+    steps.push(step);
+    return step;
+  };
+  const subtasks: ListrTask<ScaleContext>[] = [
+    ...plan.start.map((index) => {
+      const spec = instanceSpec(runtime.config, req.service, svc, index);
+      return {
+        title: `start ${spec.name}`,
+        task: (_c: ScaleContext, sub: { title: string }) =>
+          track(startStep(run, spec, svc.port, result, sub)),
+      };
+    }),
+    ...plan.stop.flatMap((name) => {
+      const instance = byName.get(name);
+      if (!instance) return [];
+      return {
+        title: `drain and stop ${name}`,
+        task: (_c: ScaleContext, sub: { output: string }) => track(stopStep(run, instance, sub)),
+      };
+    }),
+  ];
+  if (subtasks.length === 0) task.title = `${req.service}: ${req.replicas} running, nothing to do`;
+  try {
+    await task.newListr(subtasks, { concurrent: true, exitOnError: true }).run(ctx);
+  } finally {
+    await Promise.allSettled(steps);
+  }
+  result.started.sort();
+}
+
+async function startStep(
+  run: ServiceRun,
+  spec: ReturnType<typeof instanceSpec>,
+  port: number,
+  result: ServiceScaleResult,
+  sub: { title: string },
+): Promise<void> {
+  run.options.signal?.throwIfAborted();
+  const started = await startInstance(run.runtime, spec);
+  if (!started) {
+    sub.title = `${spec.name} (already made by another drcon)`;
+    return;
+  }
+  result.started.push(spec.name);
+  if (run.options.noWait) return;
+  const address = `${started}:${port}`;
+  await joinOrRemove(run, spec.name, address);
+  sub.title = `${spec.name} serving at ${address}`;
+}
+
+async function stopStep(run: ServiceRun, instance: Instance, sub: { output: string }) {
+  const { signal } = run.options;
+  signal?.throwIfAborted();
+  try {
+    await drainAndStop(run.runtime, run.endpoints, run.service, instance, {
+      drainTimeoutMs: run.options.drainTimeoutMs,
+      signal,
+      progress: (line) => {
+        sub.output = line;
+      },
+    });
+  } catch (err) {
+    run.ctx.cleanedUp.push(`put ${instance.name} back in service`);
+    throw err;
+  }
+  if (signal?.aborted) run.ctx.cleanedUp.push(`finished stopping ${instance.name}`);
 }
 
 /**
@@ -183,15 +197,8 @@ function scaleTasks(
  * interrupt) is removed again, so a scale leaves no instance it gave up on; one that stopped
  * by itself is left for `docker logs` (the next scale removes it).
  */
-async function joinOrRemove(
-  runtime: StackRuntime,
-  endpoints: StackEndpoints,
-  service: string,
-  name: string,
-  address: string,
-  ctx: ScaleContext,
-  signal: AbortSignal | undefined,
-): Promise<void> {
+async function joinOrRemove(run: ServiceRun, name: string, address: string): Promise<void> {
+  const { runtime, endpoints, service, ctx } = run;
   try {
     await waitFor(
       async () => {
@@ -200,7 +207,7 @@ async function joinOrRemove(
         return undefined;
       },
       `${name} to join the LB`,
-      { signal },
+      { signal: run.options.signal },
     );
   } catch (err) {
     if ((await runtime.engine.inspectContainer(name))?.State.Running) {
