@@ -210,11 +210,15 @@ async function joinOrRemove(run: ServiceRun, name: string, address: string): Pro
       { signal: run.options.signal },
     );
   } catch (err) {
-    if ((await runtime.engine.inspectContainer(name))?.State.Running) {
-      await runtime.engine.removeContainer(name);
-      ctx.cleanedUp.push(`removed ${name} (it had not joined the LB)`);
-    }
-    throw err;
+    if (!(await runtime.engine.inspectContainer(name))?.State.Running) throw err;
+    await runtime.engine.removeContainer(name);
+    ctx.cleanedUp.push(`removed ${name} (it had not joined the LB)`);
+    if (interruption(run.options.signal)) throw err;
+    const port = address.split(":").at(-1);
+    throw new DrconError(
+      `${(err as Error).message}, so it was removed again: check that its image serves on port ${port} (--port), then run drcon scale again`,
+      { cause: err },
+    );
   }
 }
 
