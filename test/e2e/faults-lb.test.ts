@@ -93,7 +93,7 @@ function liveConfig(): Promise<string> {
   return docker("exec", lbContainer, "cat", "/etc/nginx/nginx.conf");
 }
 
-describe.skipIf(!engine)("LB faults (issue 9)", () => {
+describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
   beforeAll(async () => {
     await drcon(["down", "--volumes", "--stack", STACK]);
     const up = await drcon(["up", ...upFlags]);
@@ -245,20 +245,20 @@ describe.skipIf(!engine)("LB faults (issue 9)", () => {
   });
 
   it("row 16: a render nginx refuses is logged and kept out; the running configuration keeps serving", async () => {
-    // What consul-template does after a render, with a render nginx cannot load.
-    await docker(
+    // What consul-template does after a render (its command's stderr is the container's log),
+    // with a render nginx cannot load.
+    const applied = await run("docker", [
       "exec",
       lbContainer,
       "sh",
       "-c",
       "echo 'http { upstream' > /etc/drcon/rendered/nginx.conf && sh /etc/drcon/apply-render.sh",
-    );
+    ]);
+    expect(applied.stderr).toContain("refused a render that nginx -t rejects");
     const live = await liveConfig();
     expect(live).not.toContain("http { upstream");
     expect(live).toContain("server_name _drcon;");
     expect(statuses(await burst(12, 20))).toEqual({ 200: 12 });
-    const logs = await run("docker", ["logs", lbContainer]);
-    expect(logs.stderr).toContain("refused a render that nginx -t rejects");
     // The next real change renders and applies again.
     await docker("kill", `${STACK}-simple-1`);
     await until(async () => (await routed()).length === 2, "a killed instance leaves");
@@ -279,21 +279,46 @@ describe.skipIf(!engine)("LB faults (issue 9)", () => {
   });
 
   it("row 13: after Consul loses its data (container and volume removed, up again), the LB follows within seconds", async () => {
+    // A stack that has lived a while: Consul's index for the service is far above where a new
+    // Consul starts. Each register/deregister of a (never routed) entry moves it on by two.
+    const consul = new ConsulApi("127.0.0.1", CONSUL_PORT);
+    for (let i = 0; i < 150; i++) {
+      await consul.register({
+        id: "fl-bump",
+        name: "simple",
+        address: "127.0.0.1",
+        port: 80,
+        tags: [],
+        meta: {},
+        check: { ttl: "1h", interval: "1s", timeout: "1s", status: "critical" },
+      });
+      await consul.deregister("fl-bump");
+    }
     await docker("rm", "-f", `${STACK}-consul`);
     await docker("volume", "rm", `${STACK}-consul-data`);
     const up = await drcon(["up", ...upFlags]);
     expect(up.code, up.stderr).toBe(0);
+    // A change the LB must see from the new Consul: an instance killed.
+    const victim = `${STACK}-simple-3`;
+    const address = await docker(
+      "inspect",
+      victim,
+      "-f",
+      `{{(index .NetworkSettings.Networks "${STACK}").IPAddress}}:80`,
+    );
+    await docker("kill", victim);
+    // The deadline is far below the 60 s the LB was blind for before; the figure is logged.
+    const left = await until(
+      async () => !(await routed()).includes(address),
+      "the LB drops the killed instance",
+    );
     const start = Date.now();
     await scale(4);
     const scaled = Date.now() - start;
-    const routedAll = await until(async () => (await routed()).length === 4, "4 instances routed");
+    await until(async () => (await routed()).length === 4, "4 instances routed");
     console.log(
-      `row 13: Consul data lost: scale simple=4 took ${scaled} ms right after up; 4 routed ${routedAll} ms after it returned`,
+      `row 13: Consul data lost: after up, a killed instance left the LB ${left} ms later; scale simple=4 took ${scaled} ms`,
     );
-    const killed = Date.now();
-    await docker("kill", `${STACK}-simple-4`);
-    await until(async () => (await routed()).length === 3, "a killed instance leaves");
-    console.log(`row 13: then a killed instance left the LB ${Date.now() - killed} ms later`);
   });
 });
 
