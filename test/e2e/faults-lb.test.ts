@@ -88,6 +88,25 @@ async function scale(replicas: number) {
   expect(res.code, res.stderr).toBe(0);
 }
 
+/** A container's address on the stack network. */
+function addressOf(container: string): Promise<string> {
+  return docker(
+    "inspect",
+    container,
+    "-f",
+    `{{(index .NetworkSettings.Networks "${STACK}").IPAddress}}`,
+  );
+}
+
+/** docker kill of an instance; returns how long, from the kill, the LB took to stop routing it. */
+async function killAndWaitUnrouted(instance: string): Promise<number> {
+  const address = `${await addressOf(instance)}:80`;
+  const start = Date.now();
+  await docker("kill", instance);
+  await until(async () => !(await routed()).includes(address), `the LB drops ${instance}`);
+  return Date.now() - start;
+}
+
 /** What nginx runs now, read inside the LB. */
 function liveConfig(): Promise<string> {
   return docker("exec", lbContainer, "cat", "/etc/nginx/nginx.conf");
@@ -137,18 +156,7 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
     console.log(`row 14: consul-template killed: 80 requests ${JSON.stringify(statuses(answers))}`);
     expect(statuses(answers)).toEqual({ 200: 80 });
     // consul-template is restarted and the LB follows Consul again: a killed instance leaves it.
-    const victim = `${STACK}-simple-3`;
-    const address = await docker(
-      "inspect",
-      victim,
-      "-f",
-      `{{(index .NetworkSettings.Networks "${STACK}").IPAddress}}:80`,
-    );
-    await docker("kill", victim);
-    const left = await until(
-      async () => !(await routed()).includes(address),
-      "a killed instance leaves",
-    );
+    const left = await killAndWaitUnrouted(`${STACK}-simple-3`);
     console.log(`row 14: after the restart, a killed instance left the LB ${left} ms later`);
     const logs = await run("docker", ["logs", lbContainer]);
     expect(logs.stderr).toContain("consul-template exited; restarting it");
@@ -178,12 +186,7 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
       "-f",
       "{{(index .IPAM.Config 0).Subnet}}",
     );
-    const lbAddress = await docker(
-      "inspect",
-      lbContainer,
-      "-f",
-      `{{(index .NetworkSettings.Networks "${STACK}").IPAddress}}`,
-    );
+    const lbAddress = await addressOf(lbContainer);
     const gateway = await docker(
       "network",
       "inspect",
@@ -260,8 +263,7 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
     expect(live).toContain("server_name _drcon;");
     expect(statuses(await burst(12, 20))).toEqual({ 200: 12 });
     // The next real change renders and applies again.
-    await docker("kill", `${STACK}-simple-1`);
-    await until(async () => (await routed()).length === 2, "a killed instance leaves");
+    await killAndWaitUnrouted(`${STACK}-simple-1`);
     await scale(3);
     await until(async () => (await routed()).length === 3, "3 instances routed again");
   });
@@ -299,19 +301,8 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
     const up = await drcon(["up", ...upFlags]);
     expect(up.code, up.stderr).toBe(0);
     // A change the LB must see from the new Consul: an instance killed.
-    const victim = `${STACK}-simple-3`;
-    const address = await docker(
-      "inspect",
-      victim,
-      "-f",
-      `{{(index .NetworkSettings.Networks "${STACK}").IPAddress}}:80`,
-    );
-    await docker("kill", victim);
-    // The deadline is far below the 60 s the LB was blind for before; the figure is logged.
-    const left = await until(
-      async () => !(await routed()).includes(address),
-      "the LB drops the killed instance",
-    );
+    // The wait's deadline is far below the 60 s the LB was blind for before; the figure is logged.
+    const left = await killAndWaitUnrouted(`${STACK}-simple-3`);
     const start = Date.now();
     await scale(4);
     const scaled = Date.now() - start;
