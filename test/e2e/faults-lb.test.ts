@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsulApi, type Registration } from "../../src/consul/client.js";
 import { fetchRoutes } from "../../src/stack/lb-routes.js";
 import { waitFor } from "../../src/stack/wait.js";
-import { drcon, e2eEngine } from "./harness.js";
+import { drcon, e2eEngine, e2eEnv } from "./harness.js";
 
 const run = promisify(execFile);
 const engine = await e2eEngine();
@@ -145,6 +145,39 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
       expect(slow.status).toBe(200);
     } finally {
       await docker("kill", "-s", "CONT", hung);
+    }
+  });
+
+  it("row 12: a hung instance with an HTTP check (SERVICE_CHECK_HTTP) is taken out by its check", async () => {
+    // Started by hand, as a user would; labelled only so that `down` removes it.
+    const name = `${STACK}-hc-1`;
+    await docker(
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--network",
+      STACK,
+      "--label",
+      `io.drcon.stack=${STACK}`,
+      "-e",
+      "SERVICE_NAME=hc",
+      "-e",
+      "SERVICE_CHECK_HTTP=/health",
+      String(e2eEnv.DRCON_IMAGE_DEMO),
+    );
+    const hcRoutes = async () => (await fetchRoutes(lb)).services.hc ?? [];
+    await until(async () => (await hcRoutes()).length === 1, "hc routed");
+    const start = Date.now();
+    await docker("kill", "-s", "STOP", name);
+    try {
+      await until(async () => (await hcRoutes()).length === 0, "the hung hc leaves the LB");
+      console.log(
+        `row 12: a hung instance with an HTTP check left the LB ${Date.now() - start} ms after SIGSTOP`,
+      );
+      expect((await send("/", "hc.localhost")).status).toBe(503);
+    } finally {
+      await docker("rm", "-f", name);
     }
   });
 
