@@ -77,10 +77,12 @@ export function registrationsFor(
     const get = (key: string): string | undefined =>
       vars[`SERVICE_${port}_${key}`] ?? vars[`SERVICE_${key}`];
     if (truthy(vars[`SERVICE_${port}_IGNORE`])) continue;
-    const specific = vars[`SERVICE_${port}_NAME`];
-    // As registrator does: one generic name over several ports gets the port as a suffix.
+    const generic = vars.SERVICE_NAME;
+    // As registrator does: one generic name over several ports gets the port as a suffix; with
+    // no generic name, only the ports named one by one are registered.
     const name =
-      specific ?? (ports.length > 1 ? `${vars.SERVICE_NAME}-${port}` : vars.SERVICE_NAME);
+      vars[`SERVICE_${port}_NAME`] ??
+      (generic !== undefined && ports.length > 1 ? `${generic}-${port}` : generic);
     if (name === undefined) continue;
     const problem = dnsLabelProblem(name);
     if (problem) {
