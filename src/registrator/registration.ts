@@ -66,9 +66,10 @@ export function registrationsFor(
     .map((p) => Number(p.split("/")[0]))
     .sort((a, b) => a - b);
   const declared = vars.SERVICE_NAME !== undefined || ports.some((p) => vars[`SERVICE_${p}_NAME`]);
-  if (!declared || truthy(vars.SERVICE_IGNORE)) return { registrations: [], refused };
-  if (!container.address) {
-    return { registrations: [], refused: ["it has no address on the stack network"] };
+  // Off the stack network it is another stack's (the engine's events cover every container):
+  // not this registrator's to register, nor to log about.
+  if (!declared || truthy(vars.SERVICE_IGNORE) || !container.address) {
+    return { registrations: [], refused };
   }
   if (ports.length === 0) return { registrations: [], refused: ["it exposes no TCP port"] };
 

@@ -138,8 +138,8 @@ describe("registrationsFor", () => {
     expect(refused[0]).toContain(named);
   });
 
-  it("refuses a container off the stack network or without a TCP port", () => {
-    expect(map({ address: undefined }).refused).toEqual(["it has no address on the stack network"]);
+  it("passes over a container off the stack network silently; refuses one without a TCP port", () => {
+    expect(map({ address: undefined })).toEqual({ registrations: [], refused: [] });
     expect(map({ exposedPorts: ["53/udp"] }).refused).toEqual(["it exposes no TCP port"]);
   });
 });
