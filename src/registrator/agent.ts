@@ -36,6 +36,8 @@ export class RegistratorAgent {
   /** Registrations waiting for their port to answer, so that one is probed by one loop only. */
   private readonly probing = new Set<string>();
   private consulDown = false;
+  /** A heartbeat waits up to Consul's call timeout: the next one skips rather than piling up. */
+  private beating = false;
   private stopped = false;
 
   constructor(
@@ -138,6 +140,16 @@ export class RegistratorAgent {
   }
 
   private async heartbeat(): Promise<void> {
+    if (this.beating) return;
+    this.beating = true;
+    try {
+      await this.beat();
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  private async beat(): Promise<void> {
     const up = await this.consul
       .leader()
       .then((leader) => leader !== "")
