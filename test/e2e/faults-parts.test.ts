@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsulApi } from "../../src/consul/client.js";
 import { SYNC_KEY } from "../../src/stack/components.js";
 import { fetchRoutes } from "../../src/stack/lb-routes.js";
-import { drcon, e2eEngine, e2eEnv, get } from "./harness.js";
+import { drcon, e2eEngine, e2eEnv, get, handRun as handRunOn, until } from "./harness.js";
 
 const run = promisify(execFile);
 const engine = await e2eEngine();
@@ -19,34 +19,7 @@ const stack = ["--stack", STACK];
 const lb = `http://127.0.0.1:${LB}`;
 const consul = new ConsulApi("127.0.0.1", CONSUL);
 
-/** Polls until `check` holds; returns how long it took. */
-async function until(
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<number> {
-  const start = Date.now();
-  while (Date.now() - start < timeoutMs) {
-    if (await check().catch(() => false)) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`not within ${timeoutMs} ms: ${what}`);
-}
-
-/** A container started by hand on the stack network (labelled so that `down` removes it). */
-async function handRun(name: string, args: string[]): Promise<void> {
-  await run("docker", [
-    "run",
-    "-d",
-    "--name",
-    name,
-    "--network",
-    STACK,
-    "--label",
-    `io.drcon.stack=${STACK}`,
-    ...args,
-  ]);
-}
+const handRun = (name: string, args: string[]) => handRunOn(STACK, name, args);
 
 async function routedTo(service: string): Promise<string[]> {
   return (await fetchRoutes(lb)).services[service] ?? [];
