@@ -66,9 +66,10 @@ export function registrationsFor(
     .map((p) => Number(p.split("/")[0]))
     .sort((a, b) => a - b);
   const declared = vars.SERVICE_NAME !== undefined || ports.some((p) => vars[`SERVICE_${p}_NAME`]);
-  if (!declared || truthy(vars.SERVICE_IGNORE)) return { registrations: [], refused };
-  if (!container.address) {
-    return { registrations: [], refused: ["it has no address on the stack network"] };
+  // Off the stack network it is another stack's (the engine's events cover every container):
+  // not this registrator's to register, nor to log about.
+  if (!declared || truthy(vars.SERVICE_IGNORE) || !container.address) {
+    return { registrations: [], refused };
   }
   if (ports.length === 0) return { registrations: [], refused: ["it exposes no TCP port"] };
 
@@ -77,10 +78,12 @@ export function registrationsFor(
     const get = (key: string): string | undefined =>
       vars[`SERVICE_${port}_${key}`] ?? vars[`SERVICE_${key}`];
     if (truthy(vars[`SERVICE_${port}_IGNORE`])) continue;
-    const specific = vars[`SERVICE_${port}_NAME`];
-    // As registrator does: one generic name over several ports gets the port as a suffix.
+    const generic = vars.SERVICE_NAME;
+    // As registrator does: one generic name over several ports gets the port as a suffix; with
+    // no generic name, only the ports named one by one are registered.
     const name =
-      specific ?? (ports.length > 1 ? `${vars.SERVICE_NAME}-${port}` : vars.SERVICE_NAME);
+      vars[`SERVICE_${port}_NAME`] ??
+      (generic !== undefined && ports.length > 1 ? `${generic}-${port}` : generic);
     if (name === undefined) continue;
     const problem = dnsLabelProblem(name);
     if (problem) {

@@ -100,7 +100,8 @@ export function lbSpec(config: Config, image: string): ContainerSpec {
 /**
  * One instance of a service. It declares itself with registrator's SERVICE_* conventions, like
  * a container a person starts by hand, and publishes no host port: the LB reaches it on the
- * stack network.
+ * stack network. It names only the configured port (SERVICE_<port>_NAME, no SERVICE_NAME): an
+ * image that exposes other ports too is registered under the service's name on that port alone.
  */
 export function instanceSpec(
   config: Config,
@@ -108,9 +109,11 @@ export function instanceSpec(
   svc: ServiceConfig,
   index: number,
 ): ContainerSpec {
+  // drcon decides what the instance is registered as; the service's own env cannot rename it.
+  const { SERVICE_NAME: _ignored, ...own } = svc.env;
   const env = {
-    ...svc.env,
-    SERVICE_NAME: service,
+    ...own,
+    [`SERVICE_${svc.port}_NAME`]: service,
     ...(svc.healthPath ? { SERVICE_CHECK_HTTP: svc.healthPath } : {}),
   };
   return {

@@ -1,4 +1,4 @@
-import type { ConsulApi, ServiceHealth } from "../consul/client.js";
+import { type ConsulApi, type ServiceHealth, unlessUnanswered } from "../consul/client.js";
 import type { ContainerSummary } from "../docker/engine.js";
 import { SYNC_KEY } from "./components.js";
 import { fetchRoutes, type LbRoutes } from "./lb-routes.js";
@@ -58,7 +58,8 @@ export async function runStatus(runtime: StackRuntime, now = Date.now()): Promis
   const endpoints = await runtime.endpoints();
   const { consul } = endpoints;
   const [leader, synced, routes] = await Promise.all([
-    consul.leader().catch(() => ""),
+    // A Consul that does not answer fails the command in one line rather than showing a guess.
+    consul.leader().catch(unlessUnanswered("")),
     consul.kvGet(SYNC_KEY).catch(() => undefined),
     fetchRoutes(endpoints.lbUrl).catch(() => undefined),
   ]);

@@ -72,6 +72,14 @@ describe("registrationsFor", () => {
     expect(registrations.map((r) => r.name)).toEqual(["metrics"]);
   });
 
+  it("with no SERVICE_NAME, registers only the ports named one by one (never `undefined-<port>`)", () => {
+    const { registrations } = map({
+      exposedPorts: ["8300/tcp", "8500/tcp", "8600/tcp", "8600/udp"],
+      env: ["SERVICE_8500_NAME=c"],
+    });
+    expect(registrations.map((r) => [r.name, r.port])).toEqual([["c", 8500]]);
+  });
+
   it("uses an HTTP check for SERVICE_CHECK_HTTP, with SERVICE_CHECK_INTERVAL and _TIMEOUT", () => {
     const [r] = map({
       env: [
@@ -130,8 +138,8 @@ describe("registrationsFor", () => {
     expect(refused[0]).toContain(named);
   });
 
-  it("refuses a container off the stack network or without a TCP port", () => {
-    expect(map({ address: undefined }).refused).toEqual(["it has no address on the stack network"]);
+  it("passes over a container off the stack network silently; refuses one without a TCP port", () => {
+    expect(map({ address: undefined })).toEqual({ registrations: [], refused: [] });
     expect(map({ exposedPorts: ["53/udp"] }).refused).toEqual(["it exposes no TCP port"]);
   });
 });
