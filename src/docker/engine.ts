@@ -85,10 +85,15 @@ export class DockerEngine {
     }
   }
 
-  async ensureNetwork(name: string, labels: Record<string, string>): Promise<boolean> {
+  /** The network's id, creating it when missing; `created` tells which. */
+  async ensureNetwork(
+    name: string,
+    labels: Record<string, string>,
+  ): Promise<{ id: string; created: boolean }> {
     const existing = await this.call(() => this.api.listNetworks({ filters: { name: [name] } }));
-    if (existing.some((n) => n.Name === name)) return false;
-    await this.call(() =>
+    const found = existing.find((n) => n.Name === name);
+    if (found) return { id: found.Id, created: false };
+    const network = await this.call(() =>
       this.api.createNetwork({
         Name: name,
         Driver: "bridge",
@@ -96,7 +101,7 @@ export class DockerEngine {
         CheckDuplicate: true,
       }),
     );
-    return true;
+    return { id: network.id, created: true };
   }
 
   async ensureVolume(name: string, labels: Record<string, string>): Promise<boolean> {

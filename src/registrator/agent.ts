@@ -11,6 +11,8 @@ export type Log = (level: "info" | "warn" | "error", msg: string, fields?: objec
 
 export interface AgentOptions {
   stack: string;
+  /** Signs every registration, so that the LB routes only this registrator's (see lbSpec). */
+  routeKey: string;
   network: string;
   resyncMs: number;
   heartbeatMs: number;
@@ -185,7 +187,7 @@ export class RegistratorAgent {
       return;
     }
     const facts = factsOf(details, this.options.network);
-    const { registrations, refused } = registrationsFor(facts, this.options.stack);
+    const { registrations, refused } = registrationsFor(facts, this.options);
     this.reportRefusals(facts, refused);
     const existing = new Map(
       this.own(await this.consul.agentServices())

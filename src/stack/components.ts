@@ -9,6 +9,8 @@ export const CONSUL_HTTP_PORT = 8500;
 export const LB_HTTP_PORT = 80;
 export const SPEC_LABEL = "io.drcon.spec";
 export const SYNC_KEY = "drcon/registrator/synced";
+/** The variable that gives the registrator and the LB the key registrations are signed with. */
+export const ROUTE_KEY_ENV = "DRCON_ROUTE_KEY";
 
 export interface BuiltImages {
   registrator: string;
@@ -55,6 +57,7 @@ export function registratorSpec(
   config: Config,
   image: string,
   dockerSocket: string,
+  routeKey: string,
 ): ContainerSpec {
   const stack = config.stack;
   return withHash({
@@ -63,6 +66,7 @@ export function registratorSpec(
     Env: [
       `DRCON_STACK=${stack}`,
       `DRCON_NETWORK=${stack}`,
+      `${ROUTE_KEY_ENV}=${routeKey}`,
       `CONSUL_HTTP_ADDR=${containerName(stack, "consul")}:${CONSUL_HTTP_PORT}`,
     ],
     Labels: stackLabels(stack, "registrator"),
@@ -74,7 +78,11 @@ export function registratorSpec(
   });
 }
 
-export function lbSpec(config: Config, image: string): ContainerSpec {
+/**
+ * `routeKey` (the stack network's id, known to Docker's users but not to a container on the
+ * network) signs every registration the registrator makes: the LB routes only what it signed.
+ */
+export function lbSpec(config: Config, image: string, routeKey: string): ContainerSpec {
   const stack = config.stack;
   return withHash({
     name: containerName(stack, "lb"),
@@ -82,8 +90,10 @@ export function lbSpec(config: Config, image: string): ContainerSpec {
     Env: [
       `CONSUL_HTTP_ADDR=${containerName(stack, "consul")}:${CONSUL_HTTP_PORT}`,
       `DRCON_DEFAULT_SERVICE=${config.defaultService}`,
-      // The template routes only registrations carrying this stack's name (the registrator's meta).
+      // The template routes only registrations carrying this stack's name (the registrator's meta)
+      // and the registrator's signature.
       `DRCON_STACK=${stack}`,
+      `${ROUTE_KEY_ENV}=${routeKey}`,
     ],
     Labels: stackLabels(stack, "lb"),
     ExposedPorts: { [`${LB_HTTP_PORT}/tcp`]: {} },

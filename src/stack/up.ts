@@ -27,6 +27,8 @@ export interface UpResult {
 
 interface UpContext {
   images?: BuiltImages;
+  /** The stack network's id: the key the registrator signs registrations with (routeKeyOf). */
+  routeKey?: string;
   /** What this run made, newest last: removed again if the run fails. */
   created: Array<{ kind: "container" | "network" | "volume"; id: string }>;
   changed: string[];
@@ -53,7 +55,7 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
       task: async (_ctx, task) => {
         const running = await runningSpecs(runtime);
         const wanted = [
-          { name: "load balancer", port: config.ports.lb, spec: lbSpec(config, "") },
+          { name: "load balancer", port: config.ports.lb, spec: lbSpec(config, "", "") },
           { name: "consul", port: config.ports.consul, spec: consulSpec(config) },
         ];
         for (const w of wanted) {
@@ -115,7 +117,9 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
     {
       title: `Network ${stack}`,
       task: async (ctx, task) => {
-        if (await engine.ensureNetwork(stack, stackLabels(stack, "consul"))) {
+        const network = await engine.ensureNetwork(stack, stackLabels(stack, "consul"));
+        ctx.routeKey = network.id;
+        if (network.created) {
           ctx.created.push({ kind: "network", id: stack });
           ctx.changed.push(`network ${stack}`);
         } else task.title = `Network ${stack} (present)`;
@@ -137,7 +141,12 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
     {
       title: "Registrator",
       task: async (ctx, task) => {
-        const spec = registratorSpec(config, requireImages(ctx).registrator, dockerSocket(runtime));
+        const spec = registratorSpec(
+          config,
+          requireImages(ctx).registrator,
+          dockerSocket(runtime),
+          requireRouteKey(ctx),
+        );
         const did = await ensureContainer(runtime, ctx, spec);
         const synced = await waitForSync(runtime, consul, spec.name);
         task.title = `Registrator (${did}, synced ${synced.registered} instance(s))`;
@@ -146,7 +155,11 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
     {
       title: "Load balancer",
       task: async (ctx, task) => {
-        const did = await ensureContainer(runtime, ctx, lbSpec(config, requireImages(ctx).lb));
+        const did = await ensureContainer(
+          runtime,
+          ctx,
+          lbSpec(config, requireImages(ctx).lb, requireRouteKey(ctx)),
+        );
         await waitFor(() => fetchRoutes(lbUrl), "the load balancer to answer");
         task.title = `Load balancer at ${lbUrl} (${did})`;
       },
@@ -235,6 +248,11 @@ async function ensureContainer(
 function requireImages(ctx: UpContext): BuiltImages {
   if (!ctx.images) throw new Error("images step did not run");
   return ctx.images;
+}
+
+function requireRouteKey(ctx: UpContext): string {
+  if (!ctx.routeKey) throw new Error("network step did not run");
+  return ctx.routeKey;
 }
 
 /** The engine's socket as the engine's host sees it, mounted into the registrator. */

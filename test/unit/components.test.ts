@@ -17,7 +17,7 @@ describe("component specs", () => {
     expect(consulSpec(config).HostConfig?.PortBindings).toEqual({
       "8500/tcp": [{ HostIp: "127.0.0.1", HostPort: "8500" }],
     });
-    expect(lbSpec(config, "drcon-lb:x").HostConfig?.PortBindings).toEqual({
+    expect(lbSpec(config, "drcon-lb:x", "k").HostConfig?.PortBindings).toEqual({
       "80/tcp": [{ HostIp: "127.0.0.1", HostPort: "8080" }],
     });
   });
@@ -25,8 +25,8 @@ describe("component specs", () => {
   it("labels everything with the stack and role and names it after the stack", () => {
     const specs = [
       consulSpec(config),
-      registratorSpec(config, "r:1", "/var/run/docker.sock"),
-      lbSpec(config, "l:1"),
+      registratorSpec(config, "r:1", "/var/run/docker.sock", "k"),
+      lbSpec(config, "l:1", "k"),
     ];
     expect(specs.map((s) => s.name)).toEqual(["drcon-consul", "drcon-registrator", "drcon-lb"]);
     expect(specs.map((s) => s.Labels?.["io.drcon.role"])).toEqual(["consul", "registrator", "lb"]);
@@ -75,7 +75,7 @@ describe("component specs", () => {
         startedAt: "2026-11-25T02:00:00.000Z",
         health: undefined,
       },
-      "drcon",
+      { stack: "drcon", routeKey: "k" },
     );
     expect(refused).toEqual([]);
     expect(registrations.map((r) => [r.id, r.name, r.port])).toEqual([
