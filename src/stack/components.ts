@@ -10,6 +10,33 @@ export const LB_HTTP_PORT = 80;
 export const SPEC_LABEL = "io.drcon.spec";
 export const SYNC_KEY = "drcon/registrator/synced";
 
+/** What the registrator writes under SYNC_KEY after each full sync. */
+export interface SyncRecord {
+  at: string;
+  registered: number;
+}
+
+/**
+ * The sync record, or undefined when the key is missing or holds anything else: the key is
+ * writable by anyone who reaches Consul, so a bad value means "unknown", never a crash.
+ */
+export function parseSyncRecord(raw: string | undefined): SyncRecord | undefined {
+  if (!raw) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  const { at, registered } = value as Record<string, unknown>;
+  if (typeof at !== "string" || Number.isNaN(Date.parse(at))) return undefined;
+  if (typeof registered !== "number" || !Number.isInteger(registered) || registered < 0) {
+    return undefined;
+  }
+  return { at, registered };
+}
+
 export interface BuiltImages {
   registrator: string;
   lb: string;

@@ -1,6 +1,6 @@
 import type { ConsulApi, ServiceHealth } from "../consul/client.js";
 import type { ContainerSummary } from "../docker/engine.js";
-import { SYNC_KEY } from "./components.js";
+import { parseSyncRecord, SYNC_KEY } from "./components.js";
 import { fetchRoutes, type LbRoutes } from "./lb-routes.js";
 import { LABELS, type Role } from "./names.js";
 import type { StackRuntime } from "./runtime.js";
@@ -63,11 +63,7 @@ export async function runStatus(runtime: StackRuntime, now = Date.now()): Promis
     fetchRoutes(endpoints.lbUrl).catch(() => undefined),
   ]);
   setHealth(components, "consul", leader ? `leader ${leader}` : "no leader");
-  setHealth(
-    components,
-    "registrator",
-    synced ? `synced ${ago(JSON.parse(synced).at, now)}` : "not synced",
-  );
+  setHealth(components, "registrator", syncHealth(synced, now));
   setHealth(components, "lb", routes ? "answering" : "not answering");
   const services = await serviceStatuses(runtime, consul, containers, routes);
   return {
@@ -126,6 +122,13 @@ function setHealth(components: ComponentStatus[], role: ComponentStatus["role"],
 
 export function nameOf(c: ContainerSummary): string {
   return c.Names[0]?.replace(/^\//, "") ?? c.Id.slice(0, 12);
+}
+
+/** The registrator's last full sync, as the status table shows it. */
+function syncHealth(raw: string | undefined, now: number): string {
+  if (!raw) return "not synced";
+  const record = parseSyncRecord(raw);
+  return record ? `synced ${ago(record.at, now)}` : "sync unknown (unreadable record)";
 }
 
 function ago(iso: string, now: number): string {

@@ -7,9 +7,11 @@ import {
   type BuiltImages,
   consulSpec,
   lbSpec,
+  parseSyncRecord,
   registratorSpec,
   SPEC_LABEL,
   SYNC_KEY,
+  type SyncRecord,
 } from "./components.js";
 import { builtImageTags, ensureBuilt, ensureImage } from "./images.js";
 import { fetchRoutes } from "./lb-routes.js";
@@ -229,11 +231,11 @@ async function waitForSync(
   runtime: StackRuntime,
   consul: ConsulApi,
   name: string,
-): Promise<{ at: string; registered: number }> {
+): Promise<SyncRecord> {
   const started = Date.parse((await runtime.engine.inspectContainer(name))?.State.StartedAt ?? "");
   return waitFor(async () => {
-    const raw = await consul.kvGet(SYNC_KEY);
-    const synced = raw ? (JSON.parse(raw) as { at: string; registered: number }) : undefined;
+    // An unreadable record counts as no sync yet: the registrator's next one replaces it.
+    const synced = parseSyncRecord(await consul.kvGet(SYNC_KEY));
     // A second of slack: the two clocks are the same host's, but timestamps are rounded.
     return synced && Date.parse(synced.at) >= started - 1000 ? synced : undefined;
   }, "the registrator's first sync");
