@@ -1,5 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { type Config, IMAGE_REF } from "../config/schema.js";
+import { withLabelledServices } from "../stack/instances.js";
 import { StackRuntime } from "../stack/runtime.js";
 import { type ServiceScaleResult, scaleTasks } from "../stack/scale.js";
 import { parseScaleArgs } from "../stack/scale-plan.js";
@@ -43,17 +44,18 @@ New instances join the load balancer by themselves; scale returns once they pass
 
   async run() {
     const { argv, flags } = await this.parse(Scale);
-    const config = withAdHocServices(
-      this.stackConfig(flags),
-      argv as string[],
-      flags.image,
-      flags.port ?? 80,
-    );
+    const configured = this.stackConfig(flags);
+    const config = withAdHocServices(configured, argv as string[], flags.image, flags.port ?? 80);
+    // Services added earlier with --image are known by their instances' labels.
+    const runtime = await withLabelledServices(new StackRuntime(config));
+    const { services } = runtime.config;
     const requests =
       argv.length === 0
-        ? Object.entries(config.services).map(([service, s]) => ({ service, replicas: s.replicas }))
-        : parseScaleArgs(argv as string[], Object.keys(config.services), config.maxReplicas);
-    const runtime = new StackRuntime(config);
+        ? Object.entries(configured.services).map(([service, s]) => ({
+            service,
+            replicas: s.replicas,
+          }))
+        : parseScaleArgs(argv as string[], Object.keys(services), config.maxReplicas);
     const endpoints = await runtime.endpoints();
     const ctx = { results: [] as ServiceScaleResult[] };
     await runTasks(scaleTasks(runtime, endpoints, requests, { noWait: flags["no-wait"] }), ctx, {

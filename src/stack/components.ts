@@ -3,7 +3,14 @@
 import { createHash } from "node:crypto";
 import type { Config, ServiceConfig } from "../config/schema.js";
 import type { ContainerSpec } from "../docker/engine.js";
-import { containerName, instanceLabels, instanceName, stackLabels, volumeName } from "./names.js";
+import {
+  containerName,
+  instanceLabels,
+  instanceName,
+  LABELS,
+  stackLabels,
+  volumeName,
+} from "./names.js";
 
 export const CONSUL_HTTP_PORT = 8500;
 export const LB_HTTP_PORT = 80;
@@ -142,9 +149,18 @@ export function instanceSpec(
     name: instanceName(config.stack, service, index),
     Image: svc.image,
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    Labels: instanceLabels(config.stack, service, index),
+    Labels: { ...instanceLabels(config.stack, service, index), ...serviceLabels(svc) },
     ExposedPorts: { [`${svc.port}/tcp`]: {} },
     HostConfig: { NetworkMode: config.stack },
+  };
+}
+
+/** The service's settings that an instance carries as labels (read by serviceFromLabels). */
+export function serviceLabels(svc: ServiceConfig): Record<string, string> {
+  return {
+    [LABELS.image]: svc.image,
+    [LABELS.port]: String(svc.port),
+    ...(svc.healthPath ? { [LABELS.healthPath]: svc.healthPath } : {}),
   };
 }
 

@@ -9,6 +9,11 @@ export const LABELS = {
   role: "io.drcon.role",
   service: "io.drcon.service",
   instance: "io.drcon.instance",
+  // What drcon needs to make more instances of a service, carried by each instance, so that a
+  // service added with `scale NAME=N --image IMG` needs no drcon.yml entry afterwards.
+  image: "io.drcon.image",
+  port: "io.drcon.port",
+  healthPath: "io.drcon.health-path",
 } as const;
 
 export type Role = "consul" | "registrator" | "lb" | "instance";

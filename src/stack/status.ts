@@ -82,7 +82,13 @@ async function serviceStatuses(
   routes: LbRoutes | undefined,
 ): Promise<StatusReport["services"]> {
   const registered = await consul.servicesTagged("drcon").catch(() => [] as string[]);
-  const names = [...new Set([...Object.keys(runtime.config.services), ...registered])].sort();
+  // Services added with `scale --image` are in no config: their instances' labels name them.
+  const labelled = containers
+    .filter((c) => c.Labels[LABELS.role] === "instance")
+    .map((c) => c.Labels[LABELS.service] ?? "");
+  const names = [...new Set([...Object.keys(runtime.config.services), ...registered, ...labelled])]
+    .filter(Boolean)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const health = await consul.health(name).catch(() => [] as ServiceHealth[]);
