@@ -1,6 +1,6 @@
 import { type ServiceConfig, serviceSchema } from "../config/schema.js";
 import type { ContainerSummary } from "../docker/engine.js";
-import { LABELS } from "./names.js";
+import { LABELS, notMadeByDrcon } from "./names.js";
 import { StackRuntime } from "./runtime.js";
 import type { ExistingInstance } from "./scale-plan.js";
 
@@ -63,4 +63,23 @@ export async function withLabelledServices(runtime: StackRuntime): Promise<Stack
   if (Object.keys(services).length === 0) return runtime;
   const config = { ...runtime.config, services: { ...runtime.config.services, ...services } };
   return new StackRuntime(config, runtime.engine);
+}
+
+/**
+ * Refuses when a container that drcon did not make holds the name of an instance to start. One
+ * that carries this stack's instance labels for the service was made by a concurrent drcon.
+ */
+export async function refuseForeignHolder(
+  runtime: StackRuntime,
+  name: string,
+  service: string,
+): Promise<void> {
+  const holder = await runtime.engine.inspectContainer(name);
+  if (!holder) return;
+  const labels = holder.Config.Labels ?? {};
+  const ours =
+    labels[LABELS.stack] === runtime.name &&
+    labels[LABELS.role] === "instance" &&
+    labels[LABELS.service] === service;
+  if (!ours) throw notMadeByDrcon(name);
 }

@@ -1,5 +1,6 @@
 // Names that end up in Docker, Consul and nginx. Everything here is validated, so that no
 // name taken from a config file, a flag or a container's environment can inject configuration.
+import { DrconError } from "../ui/errors.js";
 
 /** A DNS label: what Consul, nginx server_names and Docker all accept without escaping. */
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -58,4 +59,11 @@ export function instanceLabels(
     [LABELS.service]: service,
     [LABELS.instance]: String(index),
   };
+}
+
+/** A container holds a name drcon needs but drcon did not make it: never touched, refused. */
+export function notMadeByDrcon(name: string): DrconError {
+  return new DrconError(
+    `a container named ${name} exists that drcon did not make: remove or rename it, or use another --stack`,
+  );
 }

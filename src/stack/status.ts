@@ -121,6 +121,16 @@ async function serviceStatuses(
   );
 }
 
+/** Why a stack is not up, in one line that says what to run. */
+export function notUpMessage(report: StatusReport): string {
+  const stopped = report.components.filter((c) => c.state !== "running");
+  const why = stopped.length
+    ? stopped.map((c) => `${c.role} ${c.state}`)
+    : report.components.map((c) => `${c.role}: ${c.health}`);
+  const flag = report.stack === "drcon" ? "" : ` --stack ${report.stack}`;
+  return `stack ${report.stack} is not up (${why.join(", ")}): run \`drcon up${flag}\``;
+}
+
 function setHealth(components: ComponentStatus[], role: ComponentStatus["role"], health: string) {
   const c = components.find((x) => x.role === role);
   if (c) c.health = health;

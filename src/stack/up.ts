@@ -15,7 +15,7 @@ import {
 } from "./components.js";
 import { builtImageTags, ensureBuilt, ensureImage } from "./images.js";
 import { fetchRoutes } from "./lb-routes.js";
-import { LABELS, stackLabels, volumeName } from "./names.js";
+import { LABELS, notMadeByDrcon, stackLabels, volumeName } from "./names.js";
 import { checkPorts } from "./port-check.js";
 import { hostPort, httpUrl, urlHost } from "./ports.js";
 import type { StackRuntime } from "./runtime.js";
@@ -188,9 +188,7 @@ async function ensureContainer(
   const existing = await engine.inspectContainer(spec.name);
   if (existing) {
     if (existing.Config.Labels?.[LABELS.stack] !== runtime.name) {
-      throw new DrconError(
-        `a container named ${spec.name} exists that drcon did not make: remove or rename it, or use another --stack`,
-      );
+      throw notMadeByDrcon(spec.name);
     }
     const current = existing.Config.Labels?.[SPEC_LABEL] === spec.Labels?.[SPEC_LABEL];
     if (current && existing.State.Running) return "running";

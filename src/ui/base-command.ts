@@ -50,11 +50,14 @@ export abstract class DrconCommand extends Command {
     const code = ours ? err.exitCode : (err.oclif?.exit ?? 1);
     // Not logToStderr: --json silences it.
     process.stderr.write(`${color.red("Error:")} ${message}\n`);
-    if (json) this.logJson(this.toErrorJson({ message, exitCode: code }));
+    if (json) {
+      const result = ours ? err.result : undefined;
+      this.logJson({ ...result, ...this.toErrorJson({ message, exitCode: code }) });
+    }
     throw new Errors.ExitError(code);
   }
 
-  protected override toErrorJson(error: { message: string; exitCode: number }): unknown {
+  protected override toErrorJson(error: { message: string; exitCode: number }): { error: object } {
     return { error };
   }
 }
