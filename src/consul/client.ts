@@ -1,3 +1,5 @@
+import { Agent } from "node:http";
+import { isIPv6 } from "node:net";
 import Consul from "consul";
 import { DrconError } from "../ui/errors.js";
 
@@ -42,15 +44,32 @@ export interface ServiceHealth {
 
 const ORDER = ["passing", "warning", "critical"];
 
+/**
+ * The consul client hands a URL's hostname to node:http with its brackets ("[::1]"), which is
+ * then looked up as a name and not found: this agent answers that lookup with the address.
+ */
+function literalAddressAgent(ip: string): Agent {
+  const family = isIPv6(ip) ? 6 : 4;
+  return new Agent({
+    keepAlive: true,
+    lookup: (_name, options, callback) => {
+      if (options.all) callback(null, [{ address: ip, family }]);
+      else callback(null, ip, family);
+    },
+  });
+}
+
 /** The one door to Consul's HTTP API. */
 export class ConsulApi {
   private readonly client: Consul;
 
+  /** `host` as in a URL: a name, an IPv4 address, or an IPv6 address in brackets. */
   constructor(
     readonly host: string,
     readonly port: number,
   ) {
-    this.client = new Consul({ host, port });
+    const ip = /^\[(.+)\]$/.exec(host)?.[1];
+    this.client = new Consul({ host, port, ...(ip ? { agent: literalAddressAgent(ip) } : {}) });
   }
 
   get url(): string {
