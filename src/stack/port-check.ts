@@ -21,6 +21,11 @@ export async function checkPorts(runtime: StackRuntime): Promise<void> {
       flag: "--consul-port",
     },
   ];
+  if (ports.lb === ports.consul) {
+    throw new DrconError(
+      `${hostPort(hostIp, ports.lb)} is given to both the load balancer and Consul: choose two ports with --port and --consul-port`,
+    );
+  }
   const running = (await runtime.containers()).filter((c) => c.State === "running");
   for (const w of wanted) {
     const own = running.find((c) => c.Labels[LABELS.role] === w.role);

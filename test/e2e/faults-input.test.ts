@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsulApi } from "../../src/consul/client.js";
 import { SYNC_KEY } from "../../src/stack/components.js";
-import { drcon, e2eEngine, e2eEnv, get, leftovers } from "./harness.js";
+import { drcon, e2eEngine, e2eEnv, get, leftovers, until } from "./harness.js";
 
 const run = promisify(execFile);
 const engine = await e2eEngine();
@@ -43,15 +43,6 @@ function holdPort(port: number): Promise<Server> {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => resolve(server));
   });
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string) {
-  const start = Date.now();
-  while (Date.now() - start < timeoutMs) {
-    if (await check().catch(() => false)) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`not within ${timeoutMs} ms: ${what}`);
 }
 
 describe.skipIf(!engine)("issue 9: wrong input destroys nothing", () => {
@@ -175,6 +166,18 @@ describe.skipIf(!engine)("issue 9: wrong input destroys nothing", () => {
       expect(consulTaken.stderr).toBe(
         "Error: 127.0.0.1:19203 (Consul) is already in use: free it, or choose another port with --consul-port\n",
       );
+      const same = await drcon([
+        "up",
+        ...flags.slice(0, 2),
+        "--port",
+        "19205",
+        "--consul-port",
+        "19205",
+      ]);
+      expect(same.code).toBe(1);
+      expect(same.stderr).toBe(
+        "Error: 127.0.0.1:19205 is given to both the load balancer and Consul: choose two ports with --port and --consul-port\n",
+      );
     } finally {
       for (const s of held) s.close();
     }
@@ -182,9 +185,9 @@ describe.skipIf(!engine)("issue 9: wrong input destroys nothing", () => {
     expect(await containerId(`${STACK}-consul`)).toBe(consulId);
     expect(await stackContainers()).toEqual(before);
     expect((await get(lb, "web.localhost")).status).toBe(200);
-    const same = await drcon(["up", ...flags]);
-    expect(same.code, same.stderr).toBe(0);
-    expect(same.stdout).toContain("already up; nothing changed");
+    const again = await drcon(["up", ...flags]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain("already up; nothing changed");
   }, 120_000);
 
   it("row 17: a bad sync record is 'unknown' to status, and up waits for a good one", async () => {
@@ -249,6 +252,14 @@ describe.skipIf(!engine)("issue 9: wrong input destroys nothing", () => {
       lb: "http://[::1]:19204",
       consul: "http://[::1]:19205",
     });
+    const watch = await drcon(
+      ["watch", "--stack", V6, "--requests", "10", "--rate", "20", "--json", "--fail-on-error"],
+      {},
+      60_000,
+    );
+    expect(watch.code, watch.stderr).toBe(0);
+    const summary = JSON.parse(watch.stdout.trim().split("\n").at(-1) ?? "{}");
+    expect(summary).toMatchObject({ type: "summary", total: 10, ok: 10 });
   }, 150_000);
 
   it("row 5: down --remove-attached also removes a container started by hand on the network", async () => {

@@ -130,3 +130,17 @@ export async function get(
     req.end();
   });
 }
+
+/** Polls until `check` holds; returns how long it took. */
+export async function until(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    if (await check().catch(() => false)) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`not within ${timeoutMs} ms: ${what}`);
+}

@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsulApi } from "../../src/consul/client.js";
 import { fetchRoutes } from "../../src/stack/lb-routes.js";
-import { drcon, e2eEngine, e2eEnv, get, leftovers } from "./harness.js";
+import { drcon, e2eEngine, e2eEnv, get, leftovers, until } from "./harness.js";
 
 const run = promisify(execFile);
 const engine = await e2eEngine();
@@ -35,20 +35,6 @@ async function dockerRun(name: string, serviceName: string, more: string[] = [])
     ...(more.length > 0 ? more : [String(e2eEnv.DRCON_IMAGE_DEMO)]),
   ]);
   return stdout.trim();
-}
-
-/** Polls until `check` holds; returns how long it took. */
-async function until(
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<number> {
-  const start = Date.now();
-  while (Date.now() - start < timeoutMs) {
-    if (await check().catch(() => false)) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`not within ${timeoutMs} ms: ${what}`);
 }
 
 describe.skipIf(!engine)("drcon up / status / down", () => {
