@@ -6,7 +6,7 @@ import { mark } from "../ui/tasks.js";
 
 export default class Down extends DrconCommand {
   static override description =
-    "Remove everything drcon made for the stack: containers (service instances too) and its network; volumes only with --volumes.";
+    "Remove everything drcon made for the stack: containers (service instances too) and its network; volumes only with --volumes. Containers started by hand on the stack network are disconnected from it and keep running (--remove-attached removes them).";
 
   static override examples = [
     "<%= config.bin %> down",

@@ -32,7 +32,10 @@ New instances join the load balancer by themselves; scale returns once they pass
     "no-wait": Flags.boolean({
       description: "return once containers start, without waiting for the LB",
     }),
-    image: Flags.string({ description: "image for a service that is not in the configuration" }),
+    image: Flags.string({
+      description:
+        "image for a service that is not in the configuration (its instances remember it: later scales need no --image)",
+    }),
     port: Flags.integer({
       // No `default`: oclif would then see --port as always given and demand --image.
       description: "port of that service's image (with --image) [default: 80]",

@@ -74,6 +74,29 @@ describe.skipIf(!engine)("issue 9: wrong input destroys nothing", () => {
     expect(kill.stderr).toBe(`Error: ${noSuch}\n`);
     expect(JSON.parse(kill.stdout)).toEqual({ error: { message: noSuch, exitCode: 1 } });
 
+    // The same for a command with steps (up, quiet with --json) and for scale.
+    const up = await drcon([
+      "up",
+      "--json",
+      "--stack",
+      "fnnotup",
+      "--port",
+      "19206",
+      "--consul-port",
+      "19206",
+    ]);
+    const samePort =
+      "127.0.0.1:19206 is given to both the load balancer and Consul: choose two ports with --port and --consul-port";
+    expect(up.code).toBe(1);
+    expect(up.stderr).toBe(`Error: ${samePort}\n`);
+    expect(JSON.parse(up.stdout)).toEqual({ error: { message: samePort, exitCode: 1 } });
+    const scale = await drcon(["scale", "nosuch=1", "--json", "--stack", STACK]);
+    const unknown =
+      "nosuch=1: no service named nosuch (known: simple); add it to drcon.yml or pass --image";
+    expect(scale.code).toBe(1);
+    expect(scale.stderr).toBe(`Error: ${unknown}\n`);
+    expect(JSON.parse(scale.stdout)).toEqual({ error: { message: unknown, exitCode: 1 } });
+
     // The same line without --json, and nothing on stdout.
     const plain = await drcon(["kill", "nosuch", "--stack", STACK]);
     expect(plain).toEqual({ code: 1, stdout: "", stderr: `Error: ${noSuch}\n` });
