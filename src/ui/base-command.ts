@@ -37,6 +37,8 @@ export abstract class DrconCommand extends Command {
    * needs.
    */
   protected override async catch(err: Interfaces.CommandError): Promise<unknown> {
+    // An exit asked for on purpose (this.exit) is no failure to report.
+    if (err instanceof Errors.ExitError) throw err;
     const json = this.jsonEnabled();
     const ours = err instanceof DrconError;
     // oclif's own parse errors (unknown flag, missing arg) already read well, with the usage.
