@@ -1,5 +1,4 @@
 import { Agent } from "node:http";
-import { isIPv6 } from "node:net";
 import Consul from "consul";
 import { DrconError } from "../ui/errors.js";
 
@@ -48,13 +47,12 @@ const ORDER = ["passing", "warning", "critical"];
  * The consul client hands a URL's hostname to node:http with its brackets ("[::1]"), which is
  * then looked up as a name and not found: this agent answers that lookup with the address.
  */
-function literalAddressAgent(ip: string): Agent {
-  const family = isIPv6(ip) ? 6 : 4;
+function ipv6Agent(ip: string): Agent {
   return new Agent({
     keepAlive: true,
     lookup: (_name, options, callback) => {
-      if (options.all) callback(null, [{ address: ip, family }]);
-      else callback(null, ip, family);
+      if (options.all) callback(null, [{ address: ip, family: 6 }]);
+      else callback(null, ip, 6);
     },
   });
 }
@@ -69,7 +67,7 @@ export class ConsulApi {
     readonly port: number,
   ) {
     const ip = /^\[(.+)\]$/.exec(host)?.[1];
-    this.client = new Consul({ host, port, ...(ip ? { agent: literalAddressAgent(ip) } : {}) });
+    this.client = new Consul({ host, port, ...(ip ? { agent: ipv6Agent(ip) } : {}) });
   }
 
   get url(): string {
