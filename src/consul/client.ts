@@ -1,3 +1,4 @@
+import { Agent } from "node:http";
 import Consul from "consul";
 import { DrconError } from "../ui/errors.js";
 
@@ -52,10 +53,25 @@ export const CONSUL_TIMEOUT_MS = 5000;
 /** Consul took a connection but gave no answer in time (paused, overloaded, or wedged). */
 export class ConsulUnanswered extends DrconError {}
 
+/**
+ * The consul client hands a URL's hostname to node:http with its brackets ("[::1]"), which is
+ * then looked up as a name and not found: this agent answers that lookup with the address.
+ */
+function ipv6Agent(ip: string): Agent {
+  return new Agent({
+    keepAlive: true,
+    lookup: (_name, options, callback) => {
+      if (options.all) callback(null, [{ address: ip, family: 6 }]);
+      else callback(null, ip, 6);
+    },
+  });
+}
+
 /** The one door to Consul's HTTP API. */
 export class ConsulApi {
   private readonly client: Consul;
 
+  /** `host` as in a URL: a name, an IPv4 address, or an IPv6 address in brackets. */
   constructor(
     readonly host: string,
     readonly port: number,
@@ -63,7 +79,8 @@ export class ConsulApi {
   ) {
     // `timeout` (ms, from connect to the last byte) is read by papi, the HTTP layer under the
     // consul client, for every call that sets none itself; the client's typings leave it out.
-    const options = { host, port, timeout: timeoutMs };
+    const ip = /^\[(.+)\]$/.exec(host)?.[1];
+    const options = { host, port, timeout: timeoutMs, ...(ip ? { agent: ipv6Agent(ip) } : {}) };
     this.client = new Consul(options);
   }
 

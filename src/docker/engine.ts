@@ -169,6 +169,19 @@ export class DockerEngine {
     await this.ignoreGone(() => this.api.getNetwork(id).remove());
   }
 
+  /** Every container attached to a network, whoever made it. */
+  async networkContainers(id: string): Promise<Array<{ id: string; name: string }>> {
+    const info = await this.call(() => this.api.getNetwork(id).inspect());
+    return Object.entries(info.Containers ?? {}).map(([cid, c]) => ({ id: cid, name: c.Name }));
+  }
+
+  /** Detaches a container from a network; it keeps running. */
+  async disconnectContainer(networkId: string, containerId: string): Promise<void> {
+    await this.ignoreGone(() =>
+      this.api.getNetwork(networkId).disconnect({ Container: containerId, Force: true }),
+    );
+  }
+
   async removeVolume(name: string): Promise<void> {
     await this.ignoreGone(() => this.api.getVolume(name).remove());
   }

@@ -3,7 +3,14 @@
 import { createHash } from "node:crypto";
 import type { Config, ServiceConfig } from "../config/schema.js";
 import type { ContainerSpec } from "../docker/engine.js";
-import { containerName, instanceLabels, instanceName, stackLabels, volumeName } from "./names.js";
+import {
+  containerName,
+  instanceLabels,
+  instanceName,
+  LABELS,
+  stackLabels,
+  volumeName,
+} from "./names.js";
 
 export const CONSUL_HTTP_PORT = 8500;
 export const LB_HTTP_PORT = 80;
@@ -11,6 +18,33 @@ export const SPEC_LABEL = "io.drcon.spec";
 export const SYNC_KEY = "drcon/registrator/synced";
 /** The variable that gives the registrator and the LB the key registrations are signed with. */
 export const ROUTE_KEY_ENV = "DRCON_ROUTE_KEY";
+
+/** What the registrator writes under SYNC_KEY after each full sync. */
+export interface SyncRecord {
+  at: string;
+  registered: number;
+}
+
+/**
+ * The sync record, or undefined when the key is missing or holds anything else: the key is
+ * writable by anyone who reaches Consul, so a bad value means "unknown", never a crash.
+ */
+export function parseSyncRecord(raw: string | undefined): SyncRecord | undefined {
+  if (!raw) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  const { at, registered } = value as Record<string, unknown>;
+  if (typeof at !== "string" || Number.isNaN(Date.parse(at))) return undefined;
+  if (typeof registered !== "number" || !Number.isInteger(registered) || registered < 0) {
+    return undefined;
+  }
+  return { at, registered };
+}
 
 export interface BuiltImages {
   registrator: string;
@@ -130,9 +164,18 @@ export function instanceSpec(
     name: instanceName(config.stack, service, index),
     Image: svc.image,
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    Labels: instanceLabels(config.stack, service, index),
+    Labels: { ...instanceLabels(config.stack, service, index), ...serviceLabels(svc) },
     ExposedPorts: { [`${svc.port}/tcp`]: {} },
     HostConfig: { NetworkMode: config.stack },
+  };
+}
+
+/** The service's settings that an instance carries as labels (read by serviceFromLabels). */
+export function serviceLabels(svc: ServiceConfig): Record<string, string> {
+  return {
+    [LABELS.image]: svc.image,
+    [LABELS.port]: String(svc.port),
+    ...(svc.healthPath ? { [LABELS.healthPath]: svc.healthPath } : {}),
   };
 }
 

@@ -7,14 +7,17 @@ import {
   type BuiltImages,
   consulSpec,
   lbSpec,
+  parseSyncRecord,
   registratorSpec,
   SPEC_LABEL,
   SYNC_KEY,
+  type SyncRecord,
 } from "./components.js";
 import { builtImageTags, ensureBuilt, ensureImage } from "./images.js";
 import { fetchRoutes } from "./lb-routes.js";
-import { LABELS, stackLabels, volumeName } from "./names.js";
-import { isPortFree, reachableHost } from "./ports.js";
+import { LABELS, notMadeByDrcon, stackLabels, volumeName } from "./names.js";
+import { checkPorts } from "./port-check.js";
+import { hostPort, httpUrl, urlHost } from "./ports.js";
 import type { StackRuntime } from "./runtime.js";
 import { READY_TIMEOUT_MS, waitFor } from "./wait.js";
 
@@ -38,9 +41,8 @@ interface UpContext {
 export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
   const { config, engine } = runtime;
   const stack = config.stack;
-  const host = reachableHost(config.hostIp);
-  const consul = new ConsulApi(host, config.ports.consul);
-  const lbUrl = `http://${host}:${config.ports.lb}`;
+  const consul = new ConsulApi(urlHost(config.hostIp), config.ports.consul);
+  const lbUrl = httpUrl(config.hostIp, config.ports.lb);
 
   return [
     {
@@ -53,22 +55,8 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
     {
       title: "Ports",
       task: async (_ctx, task) => {
-        const running = await runningSpecs(runtime);
-        const wanted = [
-          { name: "load balancer", port: config.ports.lb, spec: lbSpec(config, "", "") },
-          { name: "consul", port: config.ports.consul, spec: consulSpec(config) },
-        ];
-        for (const w of wanted) {
-          // Our own running container holds the port: nothing to check.
-          if (running.has(w.spec.name)) continue;
-          if (!(await isPortFree(config.hostIp, w.port))) {
-            const flag = w.name === "consul" ? "--consul-port" : "--port";
-            throw new DrconError(
-              `${config.hostIp}:${w.port} (${w.name}) is already in use: free it, or choose another port with ${flag}`,
-            );
-          }
-        }
-        task.title = `Ports ${config.hostIp}:${config.ports.lb} and :${config.ports.consul}`;
+        await checkPorts(runtime);
+        task.title = `Ports ${hostPort(config.hostIp, config.ports.lb)} and :${config.ports.consul}`;
       },
     },
     {
@@ -178,12 +166,12 @@ export async function runUp(
     await rollback(runtime, ctx);
     throw err;
   }
-  const host = reachableHost(runtime.config.hostIp);
+  const { hostIp, ports } = runtime.config;
   return {
     stack: runtime.name,
     changed: ctx.changed,
-    lbUrl: `http://${host}:${runtime.config.ports.lb}`,
-    consulUrl: `http://${host}:${runtime.config.ports.consul}`,
+    lbUrl: httpUrl(hostIp, ports.lb),
+    consulUrl: httpUrl(hostIp, ports.consul),
   };
 }
 
@@ -200,13 +188,6 @@ async function rollback(runtime: StackRuntime, ctx: UpContext): Promise<void> {
   }
 }
 
-async function runningSpecs(runtime: StackRuntime): Promise<Map<string, string>> {
-  const running = (await runtime.containers()).filter((c) => c.State === "running");
-  return new Map(
-    running.map((c) => [c.Names[0]?.replace(/^\//, "") ?? "", c.Labels[SPEC_LABEL] ?? ""]),
-  );
-}
-
 /**
  * Leaves a running container whose spec is current alone; otherwise (missing, stopped, stale)
  * replaces it. A container of that name that drcon did not make is never touched.
@@ -220,9 +201,7 @@ async function ensureContainer(
   const existing = await engine.inspectContainer(spec.name);
   if (existing) {
     if (existing.Config.Labels?.[LABELS.stack] !== runtime.name) {
-      throw new DrconError(
-        `a container named ${spec.name} exists that drcon did not make: remove or rename it, or use another --stack`,
-      );
+      throw notMadeByDrcon(spec.name);
     }
     const current = existing.Config.Labels?.[SPEC_LABEL] === spec.Labels?.[SPEC_LABEL];
     if (current && existing.State.Running) return "running";
@@ -236,8 +215,10 @@ async function ensureContainer(
   } catch (err) {
     const message = engineMessage(err);
     if (/port is already allocated|address already in use/i.test(message)) {
+      // The engine's message runs to 300 characters; the address is what the user needs.
+      const address = /listen \S+ (\S+): bind/.exec(message)?.[1] ?? "its port";
       throw new DrconError(
-        `${spec.name} could not publish its port (${message}): free the port or choose another`,
+        `${spec.name} could not publish ${address}, taken meanwhile: free it or choose another port`,
       );
     }
     throw new DrconError(`${spec.name} did not start: ${message}`, { cause: err });
@@ -266,11 +247,11 @@ async function waitForSync(
   runtime: StackRuntime,
   consul: ConsulApi,
   name: string,
-): Promise<{ at: string; registered: number }> {
+): Promise<SyncRecord> {
   const started = Date.parse((await runtime.engine.inspectContainer(name))?.State.StartedAt ?? "");
   return waitFor(async () => {
-    const raw = await consul.kvGet(SYNC_KEY);
-    const synced = raw ? (JSON.parse(raw) as { at: string; registered: number }) : undefined;
+    // An unreadable record counts as no sync yet: the registrator's next one replaces it.
+    const synced = parseSyncRecord(await consul.kvGet(SYNC_KEY));
     // A second of slack: the two clocks are the same host's, but timestamps are rounded.
     return synced && Date.parse(synced.at) >= started - 1000 ? synced : undefined;
   }, "the registrator's first sync");
