@@ -6,6 +6,7 @@ import { DrconError } from "../ui/errors.js";
 import {
   type BuiltImages,
   consulSpec,
+  GRACEFUL_STOP_S,
   lbSpec,
   parseSyncRecord,
   registratorSpec,
@@ -205,6 +206,8 @@ async function ensureContainer(
     }
     const current = existing.Config.Labels?.[SPEC_LABEL] === spec.Labels?.[SPEC_LABEL];
     if (current && existing.State.Running) return "running";
+    // Stopped first, so that a replaced LB finishes the requests it holds (graceful stop).
+    await engine.stopContainer(existing.Id, GRACEFUL_STOP_S);
     await engine.removeContainer(existing.Id);
   }
   const id = await engine.createContainer(spec);
