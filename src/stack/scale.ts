@@ -4,8 +4,9 @@ import { DrconError, interruption } from "../ui/errors.js";
 import { instanceSpec } from "./components.js";
 import { drainAndStop, restoreDrained, withScaleLock } from "./drain.js";
 import { ensureImage } from "./images.js";
-import { type Instance, listInstances } from "./instances.js";
+import { type Instance, listInstances, refuseForeignHolder } from "./instances.js";
 import { routesTo } from "./lb-routes.js";
+import { instanceName } from "./names.js";
 import type { StackEndpoints, StackRuntime } from "./runtime.js";
 import { planScale, type ScaleRequest } from "./scale-plan.js";
 import { untilAborted, waitFor } from "./wait.js";
@@ -93,6 +94,10 @@ async function scaleService(
   const { runtime, endpoints, options, ctx } = run;
   const existing = await listInstances(runtime, req.service);
   const plan = planScale(existing, req.replicas);
+  // Before anything changes: a name held by a container drcon did not make is refused.
+  for (const index of plan.start) {
+    await refuseForeignHolder(runtime, instanceName(runtime.name, req.service, index), req.service);
+  }
   const keep = new Set(
     existing.filter((i) => i.running && !plan.stop.includes(i.name)).map((i) => i.id),
   );
@@ -162,7 +167,7 @@ async function startStep(
   sub: { title: string },
 ): Promise<void> {
   run.options.signal?.throwIfAborted();
-  const started = await startInstance(run.runtime, spec);
+  const started = await startInstance(run.runtime, run.service, spec);
   if (!started) {
     sub.title = `${spec.name} (already made by another drcon)`;
     return;
@@ -225,13 +230,18 @@ async function joinOrRemove(run: ServiceRun, name: string, address: string): Pro
 /** Creates and starts one instance; undefined when another drcon made it first (name taken). */
 async function startInstance(
   runtime: StackRuntime,
+  service: string,
   spec: ReturnType<typeof instanceSpec>,
 ): Promise<string | undefined> {
   let id: string;
   try {
     id = await runtime.engine.createContainer(spec);
   } catch (err) {
-    if (statusOf(err) === 409) return undefined;
+    if (statusOf(err) === 409) {
+      // Taken since the plan was made: by a concurrent drcon, or refused.
+      await refuseForeignHolder(runtime, spec.name, service);
+      return undefined;
+    }
     throw new DrconError(`could not create ${spec.name}: ${engineMessage(err)}`, { cause: err });
   }
   try {

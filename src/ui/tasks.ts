@@ -19,8 +19,7 @@ export async function runTasks<C>(tasks: ListrTask<C>[], ctx: C, options: TaskOp
     renderer: options.quiet ? "silent" : "default",
     fallbackRenderer: options.quiet ? "silent" : "simple",
     rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false },
-    // Step lines, failed ones too, go to stdout as in a terminal: stderr carries only the
-    // command's one-line error.
+    // Steps, failed ones too, go to stdout: stderr carries only the command's one error line.
     fallbackRendererOptions: {
       timer: PRESET_TIMER,
       logger: new ListrLogger({ useIcons: true, toStderr: [] }),

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConsulApi } from "../../src/consul/client.js";
 import { fetchRoutes } from "../../src/stack/lb-routes.js";
-import { drcon, e2eEngine, e2eEnv, leftovers } from "./harness.js";
+import { drcon, e2eEngine, e2eEnv, leftovers, until } from "./harness.js";
 
 const engine = await e2eEngine();
 const docker = engine as NonNullable<typeof engine>;
@@ -226,7 +226,7 @@ describe.skipIf(!engine)(
         `${scale.name}-simple-2`,
       ]);
       const exited = Date.now();
-      await waitUntil(async () => (await routes(scale)).length === 2);
+      await until(async () => (await routes(scale)).length === 2, 30_000, "both instances routed");
       console.log(
         `row 1: the LB routed the instance put back ${Date.now() - exited} ms after exit`,
       );
@@ -266,7 +266,7 @@ describe.skipIf(!engine)(
       expect(repair.code, repair.stderr).toBe(0);
       expect(repair.stdout).toContain(`put ${scale.name}-simple-2 back in service`);
       expect((await health(scale)).map((h) => h.status)).toEqual(["passing", "passing"]);
-      await waitUntil(async () => (await routes(scale)).length === 2);
+      await until(async () => (await routes(scale)).length === 2, 30_000, "both instances routed");
       expect((await load).map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
     });
 
@@ -277,7 +277,11 @@ describe.skipIf(!engine)(
         scale.env,
       );
       await cli.waitFor(/start fiscale-never-1/);
-      await waitUntil(async () => (await runningInstances(scale)).includes("fiscale-never-1"));
+      await until(
+        async () => (await runningInstances(scale)).includes("fiscale-never-1"),
+        60_000,
+        "fiscale-never-1 to run",
+      );
       cli.signal("SIGTERM");
       expect(await cli.exited).toBe(143);
       expect(cli.stderr.trim().split("\n")).toEqual([
@@ -358,11 +362,3 @@ describe.skipIf(!engine)(
     });
   },
 );
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await sleep(50);
-  }
-}
