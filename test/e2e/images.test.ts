@@ -1,10 +1,16 @@
 // The images `up` runs: a pull on a machine that reaches no registry (these test machines, as
-// CI, reach none: the pull fails for real), and Consul's data volume, which records the Consul
-// image that made it and is refused to another.
+// CI, reach none: the pull fails for real), Consul's data volume, which records the Consul image
+// that made it and is refused to another, and the demo image's health endpoint (the stand-in's
+// is traefik/whoami's) driving drcon's HTTP health check.
 import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONSUL_IMAGE_LABEL } from "../../src/stack/components.js";
+import { fetchRoutes } from "../../src/stack/lb-routes.js";
+import { waitFor } from "../../src/stack/wait.js";
 import { drcon, e2eEngine, e2eEnv, leftovers } from "./harness.js";
 
 const run = promisify(execFile);
@@ -15,6 +21,8 @@ const VOLUME = `${STACK}-consul-data`;
 const STAND_IN_CONSUL = String(e2eEnv.DRCON_IMAGE_CONSUL);
 /** The same Consul under another name: to drcon, another Consul image. */
 const OTHER_CONSUL = "drcon-e2e/consul:other";
+const HEALTH_STACK = "fmhealth";
+const HEALTH_LB = "http://127.0.0.1:19632";
 
 /** The one line a failed command ends with, and that there is only one such line. */
 function errorLine(stderr: string): string {
@@ -32,6 +40,7 @@ describe.skipIf(!engine)("images", () => {
   });
   afterAll(async () => {
     await drcon(["down", "--volumes", "--stack", STACK]);
+    await drcon(["down", "--volumes", "--stack", HEALTH_STACK]);
     await run("docker", ["rmi", OTHER_CONSUL]).catch(() => undefined);
   });
 
@@ -74,5 +83,39 @@ describe.skipIf(!engine)("images", () => {
     expect(afresh.stderr).toBe("");
     expect(afresh.code).toBe(0);
     expect((await docker.volumeLabels(VOLUME))?.[CONSUL_IMAGE_LABEL]).toBe(OTHER_CONSUL);
+  });
+
+  it("an instance whose /health is set to 503 (POST /health with a JSON number) leaves the LB", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "drcon-e2e-health-"));
+    const config = join(dir, "drcon.yml");
+    writeFileSync(config, "services:\n  simple:\n    replicas: 2\n    healthPath: /health\n");
+    const health = ["--config", config, "--stack", HEALTH_STACK];
+    await drcon(["down", "--volumes", ...health]);
+    const up = await drcon(["up", ...health, "--port", "19632", "--consul-port", "19633"]);
+    expect(up.code, up.stderr).toBe(0);
+    const scaled = await drcon(["scale", ...health]);
+    expect(scaled.code, scaled.stderr).toBe(0);
+    expect((await fetchRoutes(HEALTH_LB)).services.simple).toHaveLength(2);
+
+    // As traefik/whoami: GET /health is an empty 200; POST takes the code it answers from then on.
+    const ok = await fetch(`${HEALTH_LB}/health`);
+    expect([ok.status, await ok.text()]).toEqual([200, ""]);
+    const set = await fetch(`${HEALTH_LB}/health`, { method: "POST", body: "503" });
+    expect(set.status).toBe(200);
+    const sick = set.headers.get("x-drcon-upstream");
+    expect(sick).toBeTruthy();
+
+    const started = Date.now();
+    const routed = await waitFor(async () => {
+      const simple = (await fetchRoutes(HEALTH_LB)).services.simple ?? [];
+      return simple.length === 1 && !simple.includes(String(sick)) ? simple : undefined;
+    }, "the LB to drop the instance whose /health answers 503");
+    console.log(`/health 503: left the LB ${Date.now() - started} ms after the POST`);
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${HEALTH_LB}/`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-drcon-upstream")).toBe(routed[0]);
+      await res.text();
+    }
   });
 });
