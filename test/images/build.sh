@@ -111,8 +111,12 @@ suite_sources() {
 build_base() {
   local suite="$1" tag="$2" packages="$3"
   need mmdebstrap
-  local t=$SECONDS
-  suite_sources "$suite" >"$WORK/$suite.sources"
+  local t=$SECONDS mirror=()
+  # The host's own suite comes from the host's apt sources (its updates and security included).
+  if [[ "$suite" != "$DEBIAN_SUITE" ]]; then
+    suite_sources "$suite" >"$WORK/$suite.sources"
+    mirror=("$WORK/$suite.sources")
+  fi
   # Documentation is left out of the image.
   # shellcheck disable=SC2016 # $1 is the hook's argument (the root), expanded by mmdebstrap
   run_logged mmdebstrap --variant=minbase --include="$packages" \
@@ -121,7 +125,7 @@ build_base() {
     --dpkgopt='path-include=/usr/share/doc/*/copyright' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
-    "$suite" "$WORK/rootfs.tar" "$WORK/$suite.sources"
+    "$suite" "$WORK/rootfs.tar" "${mirror[@]}"
   run_logged docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'CMD ["bash"]' \
