@@ -104,6 +104,8 @@ export function lbSpec(config: Config, image: string): ContainerSpec {
     Env: [
       `CONSUL_HTTP_ADDR=${containerName(stack, "consul")}:${CONSUL_HTTP_PORT}`,
       `DRCON_DEFAULT_SERVICE=${config.defaultService}`,
+      // The template routes only registrations carrying this stack's name (the registrator's meta).
+      `DRCON_STACK=${stack}`,
     ],
     Labels: stackLabels(stack, "lb"),
     ExposedPorts: { [`${LB_HTTP_PORT}/tcp`]: {} },
