@@ -6,7 +6,7 @@
 # What each one mirrors, and where it differs: test/images/README.md.
 #
 #   drcon-ci/base:bookworm            Debian bookworm (mmdebstrap minbase + ca-certificates)
-#   drcon-ci/base:sid                 Debian unstable (mmdebstrap minbase + nginx, ca-certificates)
+#   drcon-ci/base:sid                 Debian unstable (mmdebstrap minbase + nginx, iproute2, ca-certificates)
 #   drcon-ci/consul:1.8.7             for hashicorp/consul           (Debian bullseye's consul package)
 #   drcon-ci/consul-template:0.41.1   for hashicorp/consul-template  (go install, static, FROM scratch)
 #   drcon-ci/nginx:1.30               for nginx:1.28.0-alpine        (Debian unstable's nginx 1.30)
@@ -290,7 +290,8 @@ docker info >/dev/null 2>&1 || die "no Docker engine answers (docker info fails)
 
 # A base is needed only while an image built from it is missing.
 ensure_base "$DEBIAN_SUITE" "$BASE_IMAGE" ca-certificates "$CONSUL_IMAGE" "$NODE_IMAGE"
-ensure_base "$NGINX_SUITE" "$NGINX_BASE_IMAGE" nginx,ca-certificates "$NGINX_IMAGE"
+# iproute2: `ip`, which the official alpine image has from busybox (drcon's LB entrypoint uses it).
+ensure_base "$NGINX_SUITE" "$NGINX_BASE_IMAGE" nginx,iproute2,ca-certificates "$NGINX_IMAGE"
 
 if have_image "$CONSUL_IMAGE"; then present "$CONSUL_IMAGE"; else build_consul; fi
 if have_image "$CONSUL_TEMPLATE_IMAGE"; then present "$CONSUL_TEMPLATE_IMAGE"; else build_consul_template; fi
