@@ -1,11 +1,12 @@
 import { StackRuntime } from "../stack/runtime.js";
-import { runStatus } from "../stack/status.js";
+import { notUpMessage, runStatus } from "../stack/status.js";
 import { DrconCommand } from "../ui/base-command.js";
+import { DrconError } from "../ui/errors.js";
 import { renderStatus } from "../ui/status-view.js";
 
 export default class Status extends DrconCommand {
   static override description =
-    "Show what runs: each component's state, health and uptime, the URLs, and per service its instances, their health and whether the LB routes to them.";
+    "Show what runs: each component's state, health and uptime, the URLs, and per service its instances, their health and whether the LB routes to them. Exits 1 when the stack is not up.";
 
   static override examples = ["<%= config.bin %> status", "<%= config.bin %> status --json"];
 
@@ -15,6 +16,8 @@ export default class Status extends DrconCommand {
     const { flags } = await this.parse(Status);
     const report = await runStatus(new StackRuntime(this.stackConfig(flags)));
     if (!this.jsonEnabled()) this.log(renderStatus(report));
+    // Scripts can test `drcon status`: a stack that is not up is a failure, with the report.
+    if (!report.up) throw new DrconError(notUpMessage(report), { result: report });
     return report;
   }
 }

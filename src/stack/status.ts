@@ -1,6 +1,6 @@
-import type { ConsulApi, ServiceHealth } from "../consul/client.js";
+import { type ConsulApi, type ServiceHealth, unlessUnanswered } from "../consul/client.js";
 import type { ContainerSummary } from "../docker/engine.js";
-import { SYNC_KEY } from "./components.js";
+import { parseSyncRecord, SYNC_KEY } from "./components.js";
 import { fetchRoutes, type LbRoutes } from "./lb-routes.js";
 import { LABELS, type Role } from "./names.js";
 import type { StackRuntime } from "./runtime.js";
@@ -58,16 +58,13 @@ export async function runStatus(runtime: StackRuntime, now = Date.now()): Promis
   const endpoints = await runtime.endpoints();
   const { consul } = endpoints;
   const [leader, synced, routes] = await Promise.all([
-    consul.leader().catch(() => ""),
+    // A Consul that does not answer fails the command in one line rather than showing a guess.
+    consul.leader().catch(unlessUnanswered("")),
     consul.kvGet(SYNC_KEY).catch(() => undefined),
     fetchRoutes(endpoints.lbUrl).catch(() => undefined),
   ]);
   setHealth(components, "consul", leader ? `leader ${leader}` : "no leader");
-  setHealth(
-    components,
-    "registrator",
-    synced ? `synced ${ago(JSON.parse(synced).at, now)}` : "not synced",
-  );
+  setHealth(components, "registrator", syncHealth(synced, now));
   setHealth(components, "lb", routes ? "answering" : "not answering");
   const services = await serviceStatuses(runtime, consul, containers, routes);
   return {
@@ -86,7 +83,13 @@ async function serviceStatuses(
   routes: LbRoutes | undefined,
 ): Promise<StatusReport["services"]> {
   const registered = await consul.servicesTagged("drcon").catch(() => [] as string[]);
-  const names = [...new Set([...Object.keys(runtime.config.services), ...registered])].sort();
+  // Services added with `scale --image` are in no config: their instances' labels name them.
+  const labelled = containers
+    .filter((c) => c.Labels[LABELS.role] === "instance")
+    .map((c) => c.Labels[LABELS.service] ?? "");
+  const names = [...new Set([...Object.keys(runtime.config.services), ...registered, ...labelled])]
+    .filter(Boolean)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const health = await consul.health(name).catch(() => [] as ServiceHealth[]);
@@ -119,6 +122,16 @@ async function serviceStatuses(
   );
 }
 
+/** Why a stack is not up, in one line that says what to run. */
+export function notUpMessage(report: StatusReport): string {
+  const stopped = report.components.filter((c) => c.state !== "running");
+  const why = stopped.length
+    ? stopped.map((c) => `${c.role} ${c.state}`)
+    : report.components.map((c) => `${c.role}: ${c.health}`);
+  const flag = report.stack === "drcon" ? "" : ` --stack ${report.stack}`;
+  return `stack ${report.stack} is not up (${why.join(", ")}): run \`drcon up${flag}\``;
+}
+
 function setHealth(components: ComponentStatus[], role: ComponentStatus["role"], health: string) {
   const c = components.find((x) => x.role === role);
   if (c) c.health = health;
@@ -126,6 +139,13 @@ function setHealth(components: ComponentStatus[], role: ComponentStatus["role"],
 
 export function nameOf(c: ContainerSummary): string {
   return c.Names[0]?.replace(/^\//, "") ?? c.Id.slice(0, 12);
+}
+
+/** The registrator's last full sync, as the status table shows it. */
+function syncHealth(raw: string | undefined, now: number): string {
+  if (!raw) return "not synced";
+  const record = parseSyncRecord(raw);
+  return record ? `synced ${ago(record.at, now)}` : "sync unknown (unreadable record)";
 }
 
 function ago(iso: string, now: number): string {

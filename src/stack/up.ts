@@ -9,14 +9,17 @@ import {
   consulVolumeLabels,
   consulVolumeProblem,
   lbSpec,
+  parseSyncRecord,
   registratorSpec,
   SPEC_LABEL,
   SYNC_KEY,
+  type SyncRecord,
 } from "./components.js";
 import { builtImageTags, ensureBuilt, ensureImage } from "./images.js";
 import { fetchRoutes } from "./lb-routes.js";
-import { LABELS, stackLabels, volumeName } from "./names.js";
-import { isPortFree, reachableHost } from "./ports.js";
+import { LABELS, notMadeByDrcon, stackLabels, volumeName } from "./names.js";
+import { checkPorts } from "./port-check.js";
+import { hostPort, httpUrl, urlHost } from "./ports.js";
 import type { StackRuntime } from "./runtime.js";
 import { READY_TIMEOUT_MS, waitFor } from "./wait.js";
 
@@ -29,6 +32,8 @@ export interface UpResult {
 
 interface UpContext {
   images?: BuiltImages;
+  /** The stack network's id: the key the registrator signs registrations with (routeKeyOf). */
+  routeKey?: string;
   /** What this run made, newest last: removed again if the run fails. */
   created: Array<{ kind: "container" | "network" | "volume"; id: string }>;
   changed: string[];
@@ -38,9 +43,8 @@ interface UpContext {
 export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
   const { config, engine } = runtime;
   const stack = config.stack;
-  const host = reachableHost(config.hostIp);
-  const consul = new ConsulApi(host, config.ports.consul);
-  const lbUrl = `http://${host}:${config.ports.lb}`;
+  const consul = new ConsulApi(urlHost(config.hostIp), config.ports.consul);
+  const lbUrl = httpUrl(config.hostIp, config.ports.lb);
 
   return [
     {
@@ -53,22 +57,8 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
     {
       title: "Ports",
       task: async (_ctx, task) => {
-        const running = await runningSpecs(runtime);
-        const wanted = [
-          { name: "load balancer", port: config.ports.lb, spec: lbSpec(config, "") },
-          { name: "consul", port: config.ports.consul, spec: consulSpec(config) },
-        ];
-        for (const w of wanted) {
-          // Our own running container holds the port: nothing to check.
-          if (running.has(w.spec.name)) continue;
-          if (!(await isPortFree(config.hostIp, w.port))) {
-            const flag = w.name === "consul" ? "--consul-port" : "--port";
-            throw new DrconError(
-              `${config.hostIp}:${w.port} (${w.name}) is already in use: free it, or choose another port with ${flag}`,
-            );
-          }
-        }
-        task.title = `Ports ${config.hostIp}:${config.ports.lb} and :${config.ports.consul}`;
+        await checkPorts(runtime);
+        task.title = `Ports ${hostPort(config.hostIp, config.ports.lb)} and :${config.ports.consul}`;
       },
     },
     {
@@ -120,7 +110,9 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
         const volume = volumeName(stack);
         const volumeProblem = consulVolumeProblem(config, await engine.volumeLabels(volume));
         if (volumeProblem) throw new DrconError(volumeProblem);
-        if (await engine.ensureNetwork(stack, stackLabels(stack, "consul"))) {
+        const network = await engine.ensureNetwork(stack, stackLabels(stack, "consul"));
+        ctx.routeKey = network.id;
+        if (network.created) {
           ctx.created.push({ kind: "network", id: stack });
           ctx.changed.push(`network ${stack}`);
         } else task.title = `Network ${stack} (present)`;
@@ -141,7 +133,12 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
     {
       title: "Registrator",
       task: async (ctx, task) => {
-        const spec = registratorSpec(config, requireImages(ctx).registrator, dockerSocket(runtime));
+        const spec = registratorSpec(
+          config,
+          requireImages(ctx).registrator,
+          dockerSocket(runtime),
+          requireRouteKey(ctx),
+        );
         const did = await ensureContainer(runtime, ctx, spec);
         const synced = await waitForSync(runtime, consul, spec.name);
         task.title = `Registrator (${did}, synced ${synced.registered} instance(s))`;
@@ -150,7 +147,11 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
     {
       title: "Load balancer",
       task: async (ctx, task) => {
-        const did = await ensureContainer(runtime, ctx, lbSpec(config, requireImages(ctx).lb));
+        const did = await ensureContainer(
+          runtime,
+          ctx,
+          lbSpec(config, requireImages(ctx).lb, requireRouteKey(ctx)),
+        );
         await waitFor(() => fetchRoutes(lbUrl), "the load balancer to answer");
         task.title = `Load balancer at ${lbUrl} (${did})`;
       },
@@ -169,12 +170,12 @@ export async function runUp(
     await rollback(runtime, ctx);
     throw err;
   }
-  const host = reachableHost(runtime.config.hostIp);
+  const { hostIp, ports } = runtime.config;
   return {
     stack: runtime.name,
     changed: ctx.changed,
-    lbUrl: `http://${host}:${runtime.config.ports.lb}`,
-    consulUrl: `http://${host}:${runtime.config.ports.consul}`,
+    lbUrl: httpUrl(hostIp, ports.lb),
+    consulUrl: httpUrl(hostIp, ports.consul),
   };
 }
 
@@ -191,13 +192,6 @@ async function rollback(runtime: StackRuntime, ctx: UpContext): Promise<void> {
   }
 }
 
-async function runningSpecs(runtime: StackRuntime): Promise<Map<string, string>> {
-  const running = (await runtime.containers()).filter((c) => c.State === "running");
-  return new Map(
-    running.map((c) => [c.Names[0]?.replace(/^\//, "") ?? "", c.Labels[SPEC_LABEL] ?? ""]),
-  );
-}
-
 /**
  * Leaves a running container whose spec is current alone; otherwise (missing, stopped, stale)
  * replaces it. A container of that name that drcon did not make is never touched.
@@ -211,9 +205,7 @@ async function ensureContainer(
   const existing = await engine.inspectContainer(spec.name);
   if (existing) {
     if (existing.Config.Labels?.[LABELS.stack] !== runtime.name) {
-      throw new DrconError(
-        `a container named ${spec.name} exists that drcon did not make: remove or rename it, or use another --stack`,
-      );
+      throw notMadeByDrcon(spec.name);
     }
     const current = existing.Config.Labels?.[SPEC_LABEL] === spec.Labels?.[SPEC_LABEL];
     if (current && existing.State.Running) return "running";
@@ -227,8 +219,10 @@ async function ensureContainer(
   } catch (err) {
     const message = engineMessage(err);
     if (/port is already allocated|address already in use/i.test(message)) {
+      // The engine's message runs to 300 characters; the address is what the user needs.
+      const address = /listen \S+ (\S+): bind/.exec(message)?.[1] ?? "its port";
       throw new DrconError(
-        `${spec.name} could not publish its port (${message}): free the port or choose another`,
+        `${spec.name} could not publish ${address}, taken meanwhile: free it or choose another port`,
       );
     }
     throw new DrconError(`${spec.name} did not start: ${message}`, { cause: err });
@@ -239,6 +233,11 @@ async function ensureContainer(
 function requireImages(ctx: UpContext): BuiltImages {
   if (!ctx.images) throw new Error("images step did not run");
   return ctx.images;
+}
+
+function requireRouteKey(ctx: UpContext): string {
+  if (!ctx.routeKey) throw new Error("network step did not run");
+  return ctx.routeKey;
 }
 
 /** The engine's socket as the engine's host sees it, mounted into the registrator. */
@@ -252,11 +251,11 @@ async function waitForSync(
   runtime: StackRuntime,
   consul: ConsulApi,
   name: string,
-): Promise<{ at: string; registered: number }> {
+): Promise<SyncRecord> {
   const started = Date.parse((await runtime.engine.inspectContainer(name))?.State.StartedAt ?? "");
   return waitFor(async () => {
-    const raw = await consul.kvGet(SYNC_KEY);
-    const synced = raw ? (JSON.parse(raw) as { at: string; registered: number }) : undefined;
+    // An unreadable record counts as no sync yet: the registrator's next one replaces it.
+    const synced = parseSyncRecord(await consul.kvGet(SYNC_KEY));
     // A second of slack: the two clocks are the same host's, but timestamps are rounded.
     return synced && Date.parse(synced.at) >= started - 1000 ? synced : undefined;
   }, "the registrator's first sync");

@@ -229,6 +229,10 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
     );
     const unused = unusedAddress(subnet);
     const mine = { drcon_stack: STACK };
+    // A real instance's meta, signature included, copied onto an address it was not signed for.
+    const consul = new ConsulApi("127.0.0.1", CONSUL_PORT);
+    const copied = (await consul.agentServices()).find((s) => s.Meta?.drcon_stack === STACK)?.Meta;
+    expect(copied?.drcon_sig).toMatch(/^[0-9a-f]{64}$/);
     const forged: Array<Pick<Registration, "id" | "name" | "address" | "port" | "meta">> = [
       // An unused address on the stack network, without the registrator's meta.
       { id: "fl-foreign", name: "simple", address: unused, port: 80, meta: {} },
@@ -237,8 +241,8 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
       { id: "fl-gateway", name: "simple", address: gateway, port: 80, meta: mine },
       { id: "fl-port0", name: "simple", address: unused, port: 0, meta: mine },
       { id: "fl-other", name: "other", address: unused, port: 80, meta: {} },
+      { id: "fl-copied", name: "simple", address: unused, port: 80, meta: { ...copied } },
     ];
-    const consul = new ConsulApi("127.0.0.1", CONSUL_PORT);
     const real = (await routed()).sort();
     const renderedBefore = (await fetchRoutes(lb)).rendered;
     try {
@@ -258,7 +262,7 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
       expect(Object.keys((await fetchRoutes(lb)).services)).toEqual(["simple"]);
       const answers = await burst(24, 20);
       console.log(
-        `row 16: 6 forged registrations (foreign, 127.0.0.1, the LB, the gateway, port 0, another name): ` +
+        `row 16: 7 forged registrations (foreign, 127.0.0.1, the LB, the gateway, port 0, another name, a copied signature): ` +
           `24 requests ${JSON.stringify(statuses(answers))}`,
       );
       expect(statuses(answers)).toEqual({ 200: 24 });
