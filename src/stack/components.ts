@@ -16,6 +16,11 @@ export const CONSUL_HTTP_PORT = 8500;
 export const LB_HTTP_PORT = 80;
 export const SPEC_LABEL = "io.drcon.spec";
 export const SYNC_KEY = "drcon/registrator/synced";
+/**
+ * How long a component or instance gets to stop by its own stop signal before SIGKILL: nginx's
+ * graceful stop (STOPSIGNAL SIGQUIT) finishes the requests it holds within this time.
+ */
+export const GRACEFUL_STOP_S = 10;
 /** The variable that gives the registrator and the LB the key registrations are signed with. */
 export const ROUTE_KEY_ENV = "DRCON_ROUTE_KEY";
 

@@ -1,5 +1,6 @@
 import { engineMessage } from "../docker/engine.js";
 import { DrconError } from "../ui/errors.js";
+import { GRACEFUL_STOP_S } from "./components.js";
 import { LABELS } from "./names.js";
 import type { StackRuntime } from "./runtime.js";
 import { nameOf } from "./status.js";
@@ -28,6 +29,12 @@ export async function runDown(runtime: StackRuntime, options: DownOptions): Prom
   const { engine } = runtime;
   const selector = { [LABELS.stack]: runtime.name };
   const containers = await runtime.containers();
+  // The LB stops first, by its own graceful stop, while the instances behind it still answer the
+  // requests it holds; then the rest.
+  const lbFirst = (c: (typeof containers)[number]) => c.Labels[LABELS.role] === "lb";
+  for (const group of [containers.filter(lbFirst), containers.filter((c) => !lbFirst(c))]) {
+    await Promise.all(group.map((c) => engine.stopContainer(c.Id, GRACEFUL_STOP_S)));
+  }
   await Promise.all(containers.map((c) => engine.removeContainer(c.Id)));
   const removed = containers.map(nameOf);
   const disconnected: string[] = [];

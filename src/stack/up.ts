@@ -8,6 +8,7 @@ import {
   consulSpec,
   consulVolumeLabels,
   consulVolumeProblem,
+  GRACEFUL_STOP_S,
   lbSpec,
   parseSyncRecord,
   registratorSpec,
@@ -209,6 +210,8 @@ async function ensureContainer(
     }
     const current = existing.Config.Labels?.[SPEC_LABEL] === spec.Labels?.[SPEC_LABEL];
     if (current && existing.State.Running) return "running";
+    // Stopped first, so that a replaced LB finishes the requests it holds (graceful stop).
+    await engine.stopContainer(existing.Id, GRACEFUL_STOP_S);
     await engine.removeContainer(existing.Id);
   }
   const id = await engine.createContainer(spec);

@@ -348,6 +348,18 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
       `row 13: Consul data lost: after up, a killed instance left the LB ${left} ms later; scale simple=4 took ${scaled} ms`,
     );
   });
+
+  it("row 19: drcon down lets a request in flight through the LB finish (graceful stop first)", async () => {
+    const inFlight = send("/?wait=2s");
+    await new Promise((r) => setTimeout(r, 300));
+    const down = await drcon(["down", "--stack", STACK]);
+    const answer = await inFlight;
+    console.log(
+      `row 19: ?wait=2s in flight during drcon down: ${answer.status} in ${answer.ms} ms`,
+    );
+    expect(down.code, down.stderr).toBe(0);
+    expect(answer.status).toBe(200);
+  });
 });
 
 /** An address near the top of the subnet, which Docker (allocating from the bottom) leaves unused. */
