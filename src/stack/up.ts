@@ -6,6 +6,8 @@ import { DrconError, interruption } from "../ui/errors.js";
 import {
   type BuiltImages,
   consulSpec,
+  consulVolumeLabels,
+  consulVolumeProblem,
   GRACEFUL_STOP_S,
   lbSpec,
   parseSyncRecord,
@@ -117,14 +119,16 @@ export function upTasks(runtime: StackRuntime, signal?: AbortSignal): ListrTask<
     {
       title: `Network ${stack}`,
       task: async (ctx, task) => {
+        const volume = volumeName(stack);
+        const volumeProblem = consulVolumeProblem(config, await engine.volumeLabels(volume));
+        if (volumeProblem) throw new DrconError(volumeProblem);
         const network = await engine.ensureNetwork(stack, stackLabels(stack, "consul"));
         ctx.routeKey = network.id;
         if (network.created) {
           ctx.created.push({ kind: "network", id: stack, name: stack });
           ctx.changed.push(`network ${stack}`);
         } else task.title = `Network ${stack} (present)`;
-        const volume = volumeName(stack);
-        if (await engine.ensureVolume(volume, stackLabels(stack, "consul"))) {
+        if (await engine.ensureVolume(volume, consulVolumeLabels(config))) {
           ctx.created.push({ kind: "volume", id: volume, name: volume });
           ctx.changed.push(`volume ${volume}`);
         }
