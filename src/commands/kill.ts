@@ -55,8 +55,10 @@ Nothing is drained first: the point is to see the registrator and the LB route a
     const runtime = new StackRuntime(this.stackConfig(flags));
     const endpoints = await runtime.endpoints();
     const rounds: KillRound[] = [];
-    const deadline = Date.now() + total;
-    do {
+    const start = Date.now();
+    // Rounds are due at start, start + every, start + 2 * every... while within --for: the count
+    // of rounds is the schedule's, however long one round (a restart waits for the LB) takes.
+    for (let i = 1; ; i++) {
       const round = await killRound(runtime, endpoints, args.target, options);
       rounds.push(round);
       if (!this.jsonEnabled()) {
@@ -66,9 +68,9 @@ Nothing is drained first: the point is to see the registrator and the LB route a
           ),
         );
       }
-      if (every === undefined) break;
-      await sleep(Math.max(0, Math.min(every, deadline - Date.now())));
-    } while (Date.now() < deadline);
+      if (every === undefined || i * every >= total) break;
+      await sleep(Math.max(0, start + i * every - Date.now()));
+    }
     return { stack: runtime.name, rounds };
   }
 }
