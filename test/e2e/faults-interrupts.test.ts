@@ -13,16 +13,14 @@ import { drcon, e2eEngine, e2eEnv, leftovers, until } from "./harness.js";
 const engine = await e2eEngine();
 const docker = engine as NonNullable<typeof engine>;
 const RUN = join(import.meta.dirname, "..", "..", "bin", "run.js");
-// The demo image by default; DRCON_E2E_EXIT_NOW_IMAGE points at any image of the whoami
-// stand-in that exits at once on SIGTERM, as the real traefik/whoami does.
-const EXIT_NOW_IMAGE = process.env.DRCON_E2E_EXIT_NOW_IMAGE || e2eEnv.DRCON_IMAGE_DEMO;
+// The demo image's stand-in exits at once on SIGTERM, as the real traefik/whoami does.
+const DEMO_IMAGE = String(e2eEnv.DRCON_IMAGE_DEMO);
 
 interface Stack {
   name: string;
   lb: number;
   consul: number;
   flags: string[];
-  env: Record<string, string | undefined>;
 }
 
 function stack(name: string, lb: number, consul: number): Stack {
@@ -31,7 +29,6 @@ function stack(name: string, lb: number, consul: number): Stack {
     lb,
     consul,
     flags: ["--stack", name],
-    env: { DRCON_IMAGE_DEMO: EXIT_NOW_IMAGE },
   };
 }
 
@@ -41,7 +38,7 @@ function upArgs(s: Stack): string[] {
 
 async function up(s: Stack): Promise<void> {
   await drcon(["down", "--volumes", ...s.flags]);
-  const res = await drcon(upArgs(s), s.env);
+  const res = await drcon(upArgs(s));
   expect(res.code, res.stderr).toBe(0);
 }
 
@@ -52,8 +49,8 @@ class Cli {
   stderr = "";
   readonly exited: Promise<number | null>;
 
-  constructor(args: string[], env: Record<string, string | undefined>) {
-    this.child = spawn(process.execPath, [RUN, ...args], { env: { ...e2eEnv, ...env } });
+  constructor(args: string[]) {
+    this.child = spawn(process.execPath, [RUN, ...args], { env: e2eEnv });
     this.child.stdout?.on("data", (d) => {
       this.stdout += d;
     });
@@ -143,11 +140,11 @@ async function runningInstances(s: Stack): Promise<string[]> {
  * the moment to interrupt it.
  */
 async function scaleDownWhileDraining(s: Stack): Promise<{ cli: Cli; load: Promise<Answer[]> }> {
-  const two = await drcon(["scale", "simple=2", ...s.flags], s.env);
+  const two = await drcon(["scale", "simple=2", ...s.flags]);
   expect(two.code, two.stderr).toBe(0);
   const load = requestsInFlight(s, 6, "4s");
   await sleep(500);
-  const cli = new Cli(["scale", "simple=1", ...s.flags], s.env);
+  const cli = new Cli(["scale", "simple=1", ...s.flags]);
   await cli.waitFor(/waiting for requests in flight/);
   return { cli, load };
 }
@@ -174,16 +171,16 @@ describe.skipIf(!engine)(
     });
 
     it("row 18: scaling 2 -> 1 an app that exits at once on SIGTERM cuts no GET or POST in flight", async () => {
-      console.log(`row 18 image: ${EXIT_NOW_IMAGE}`);
+      console.log(`row 18 image: ${DEMO_IMAGE}`);
       await up(drain);
-      const two = await drcon(["scale", "simple=2", ...drain.flags], drain.env);
+      const two = await drcon(["scale", "simple=2", ...drain.flags]);
       expect(two.code, two.stderr).toBe(0);
       const [kept] = await routes(drain);
       // 4 s: still in flight when the scale below, started half a second later, drains.
       const load = requestsInFlight(drain, 12, "4s");
       await sleep(500); // all twelve reached an instance and wait there
       const started = Date.now();
-      const down = await drcon(["scale", "simple=1", ...drain.flags], drain.env);
+      const down = await drcon(["scale", "simple=1", ...drain.flags]);
       console.log(
         `row 18: scale 2 -> 1 took ${Date.now() - started} ms; ${down.stdout.match(/requests in flight done after \d+ ms/)?.[0] ?? "(no drain figure)"}`,
       );
@@ -232,7 +229,7 @@ describe.skipIf(!engine)(
       );
       expect((await load).map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
       // The same scale runs to the end at once: no lock held, nothing in the way.
-      const again = await drcon(["scale", "simple=1", ...scale.flags], scale.env);
+      const again = await drcon(["scale", "simple=1", ...scale.flags]);
       expect(again.code, again.stderr).toBe(0);
       expect(again.stdout).toContain(`stopped ${scale.name}-simple-2`);
     });
@@ -261,7 +258,7 @@ describe.skipIf(!engine)(
       // Not "draining": the command that held the service's lock no longer runs.
       expect(shown[1]).toBe(`${scale.name}-simple-2 in maintenance (interrupted scale)`);
       const started = Date.now();
-      const repair = await drcon(upArgs(scale), scale.env);
+      const repair = await drcon(upArgs(scale));
       console.log(`row 1: up repaired in ${Date.now() - started} ms`);
       expect(repair.code, repair.stderr).toBe(0);
       expect(repair.stdout).toContain(`put ${scale.name}-simple-2 back in service`);
@@ -272,10 +269,15 @@ describe.skipIf(!engine)(
 
     it("row 6: an instance that scale gives up on (interrupted before it joined) is removed again", async () => {
       // The stand-in listens on 80; registered on 81 it never passes its check, so never joins.
-      const cli = new Cli(
-        ["scale", "never=1", "--image", String(EXIT_NOW_IMAGE), "--port", "81", ...scale.flags],
-        scale.env,
-      );
+      const cli = new Cli([
+        "scale",
+        "never=1",
+        "--image",
+        DEMO_IMAGE,
+        "--port",
+        "81",
+        ...scale.flags,
+      ]);
       await cli.waitFor(/start fiscale-never-1/);
       await until(
         async () => (await runningInstances(scale)).includes("fiscale-never-1"),
@@ -300,10 +302,15 @@ describe.skipIf(!engine)(
 
     it("row 6: an instance that never joins is removed when scale gives up (60 s), in one line", async () => {
       const started = Date.now();
-      const res = await drcon(
-        ["scale", "never=1", "--image", String(EXIT_NOW_IMAGE), "--port", "81", ...scale.flags],
-        scale.env,
-      );
+      const res = await drcon([
+        "scale",
+        "never=1",
+        "--image",
+        DEMO_IMAGE,
+        "--port",
+        "81",
+        ...scale.flags,
+      ]);
       console.log(`row 6: scale gave up after ${Date.now() - started} ms`);
       expect(res.code).toBe(1);
       expect(res.stderr.trim().split("\n")).toEqual([
@@ -338,7 +345,7 @@ describe.skipIf(!engine)(
         ["SIGINT", /❯ Consul/, 130],
         ["SIGTERM", /❯ Registrator/, 143],
       ] as const) {
-        const cli = new Cli(args, upStack.env);
+        const cli = new Cli(args);
         await cli.waitFor(step);
         cli.signal(sig);
         expect(await cli.exited).toBe(code);
@@ -356,7 +363,7 @@ describe.skipIf(!engine)(
           volumes: [],
         });
       }
-      const again = await drcon(args, upStack.env);
+      const again = await drcon(args);
       expect(again.code, again.stderr).toBe(0);
       await downAndExpectNothingLeft(upStack);
     });
