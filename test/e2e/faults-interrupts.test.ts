@@ -267,17 +267,11 @@ describe.skipIf(!engine)(
       expect((await load).map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
     });
 
+    // The stand-in listens on 80; registered on 81 it never passes its check, so never joins.
+    const NEVER_JOINS = ["scale", "never=1", "--image", DEMO_IMAGE, "--port", "81", ...scale.flags];
+
     it("row 6: an instance that scale gives up on (interrupted before it joined) is removed again", async () => {
-      // The stand-in listens on 80; registered on 81 it never passes its check, so never joins.
-      const cli = new Cli([
-        "scale",
-        "never=1",
-        "--image",
-        DEMO_IMAGE,
-        "--port",
-        "81",
-        ...scale.flags,
-      ]);
+      const cli = new Cli(NEVER_JOINS);
       await cli.waitFor(/start fiscale-never-1/);
       await until(
         async () => (await runningInstances(scale)).includes("fiscale-never-1"),
@@ -302,15 +296,7 @@ describe.skipIf(!engine)(
 
     it("row 6: an instance that never joins is removed when scale gives up (60 s), in one line", async () => {
       const started = Date.now();
-      const res = await drcon([
-        "scale",
-        "never=1",
-        "--image",
-        DEMO_IMAGE,
-        "--port",
-        "81",
-        ...scale.flags,
-      ]);
+      const res = await drcon(NEVER_JOINS);
       console.log(`row 6: scale gave up after ${Date.now() - started} ms`);
       expect(res.code).toBe(1);
       expect(res.stderr.trim().split("\n")).toEqual([
