@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { DrconError } from "../ui/errors.js";
-import { type Endpoint, resolveEndpoint } from "./connection.js";
+import { type Endpoint, type EngineSocket, engineSocket, resolveEndpoint } from "./connection.js";
 
 export type ContainerSpec = Docker.ContainerCreateOptions & { name: string };
 export type ContainerSummary = Docker.ContainerInfo;
@@ -27,6 +27,13 @@ export class DockerEngine {
   async version(): Promise<{ version: string; apiVersion: string; os: string }> {
     const v = await this.call(() => this.api.version());
     return { version: v.Version, apiVersion: v.ApiVersion, os: `${v.Os}/${v.Arch}` };
+  }
+
+  /** The engine's socket as a container on it mounts it (engineSocket: override, VM, local). */
+  async socketForContainers(): Promise<EngineSocket> {
+    // "Docker Desktop" in `docker info`'s OperatingSystem tells its VM apart.
+    const info = await this.call(() => this.api.info());
+    return engineSocket(this.endpoint, String(info.OperatingSystem ?? ""));
   }
 
   async imageExists(ref: string): Promise<boolean> {

@@ -1,6 +1,5 @@
 import type { ListrTask } from "listr2";
 import { ConsulApi } from "../consul/client.js";
-import { DEFAULT_SOCKET } from "../docker/connection.js";
 import { type ContainerSpec, engineMessage } from "../docker/engine.js";
 import { DrconError } from "../ui/errors.js";
 import {
@@ -137,7 +136,8 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
     {
       title: "Registrator",
       task: async (ctx, task) => {
-        const spec = registratorSpec(config, requireImages(ctx).registrator, dockerSocket(runtime));
+        const socket = await engine.socketForContainers();
+        const spec = registratorSpec(config, requireImages(ctx).registrator, socket.path);
         const did = await ensureContainer(runtime, ctx, spec);
         const synced = await waitForSync(runtime, consul, spec.name);
         task.title = `Registrator (${did}, synced ${synced.registered} instance(s))`;
@@ -235,12 +235,6 @@ async function ensureContainer(
 function requireImages(ctx: UpContext): BuiltImages {
   if (!ctx.images) throw new Error("images step did not run");
   return ctx.images;
-}
-
-/** The engine's socket as the engine's host sees it, mounted into the registrator. */
-function dockerSocket(runtime: StackRuntime): string {
-  const options = runtime.engine.endpoint.options;
-  return "socketPath" in options ? options.socketPath : DEFAULT_SOCKET;
 }
 
 /** Waits until the registrator reports a full sync made after its container started. */
