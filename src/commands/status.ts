@@ -5,7 +5,7 @@ import { renderStatus } from "../ui/status-view.js";
 
 export default class Status extends DrconCommand {
   static override description =
-    "Show what runs: each component's state, health and uptime, the URLs, and per service its instances, their health and whether the LB routes to them.";
+    "Show what runs: each component's state, health and uptime, the URLs, and per service its instances, their health and whether the LB routes to them.\n\nWhat needs attention (stopped containers, a registrator whose sync is stale) is listed with the command that repairs it. Exits 1 when the stack is not up.";
 
   static override examples = ["<%= config.bin %> status", "<%= config.bin %> status --json"];
 
@@ -15,6 +15,8 @@ export default class Status extends DrconCommand {
     const { flags } = await this.parse(Status);
     const report = await runStatus(new StackRuntime(this.stackConfig(flags)));
     if (!this.jsonEnabled()) this.log(renderStatus(report));
+    // Scripts can wait on `drcon status` alone: exit 1 while the stack is not up.
+    if (!report.up) process.exitCode = 1;
     return report;
   }
 }

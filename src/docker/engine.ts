@@ -133,6 +133,10 @@ export class DockerEngine {
     await this.ignoreGone(() => this.api.getContainer(id).stop({ t: timeoutSeconds }));
   }
 
+  async restartContainer(id: string, timeoutSeconds: number): Promise<void> {
+    await this.call(() => this.api.getContainer(id).restart({ t: timeoutSeconds }));
+  }
+
   async killContainer(id: string, signal: string): Promise<void> {
     await this.ignoreGone(() => this.api.getContainer(id).kill({ signal }));
   }

@@ -10,6 +10,12 @@ export const LB_HTTP_PORT = 80;
 export const SPEC_LABEL = "io.drcon.spec";
 export const SYNC_KEY = "drcon/registrator/synced";
 
+// `always`, not `unless-stopped`: after an engine crash the engine marks every container as
+// stopped by hand, and `unless-stopped` then never starts them again (moby #31735). `docker
+// stop`/`docker kill` (drcon's `down`, `scale`, `kill`) still count as deliberate: Docker does
+// not restart those until the engine itself restarts.
+const RESTART_POLICY = { Name: "always" } as const;
+
 export interface BuiltImages {
   registrator: string;
   lb: string;
@@ -46,7 +52,7 @@ export function consulSpec(config: Config): ContainerSpec {
         ],
       },
       Mounts: [{ Type: "volume", Source: volumeName(stack), Target: "/consul/data" }],
-      RestartPolicy: { Name: "unless-stopped" },
+      RestartPolicy: RESTART_POLICY,
     },
   });
 }
@@ -69,7 +75,7 @@ export function registratorSpec(
     HostConfig: {
       NetworkMode: stack,
       Binds: [`${dockerSocket}:/var/run/docker.sock`],
-      RestartPolicy: { Name: "unless-stopped" },
+      RestartPolicy: RESTART_POLICY,
     },
   });
 }
@@ -90,7 +96,7 @@ export function lbSpec(config: Config, image: string): ContainerSpec {
       PortBindings: {
         [`${LB_HTTP_PORT}/tcp`]: [{ HostIp: config.hostIp, HostPort: String(config.ports.lb) }],
       },
-      RestartPolicy: { Name: "unless-stopped" },
+      RestartPolicy: RESTART_POLICY,
     },
   });
 }
@@ -117,7 +123,7 @@ export function instanceSpec(
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: instanceLabels(config.stack, service, index),
     ExposedPorts: { [`${svc.port}/tcp`]: {} },
-    HostConfig: { NetworkMode: config.stack },
+    HostConfig: { NetworkMode: config.stack, RestartPolicy: RESTART_POLICY },
   };
 }
 

@@ -3,6 +3,7 @@ import type { ContainerSummary } from "../docker/engine.js";
 import { SYNC_KEY } from "./components.js";
 import { fetchRoutes, type LbRoutes } from "./lb-routes.js";
 import { LABELS, type Role } from "./names.js";
+import { nameOf, parseSync, SYNC_STALE_MS, stoppedInstances, syncAgeMs } from "./repair.js";
 import type { StackRuntime } from "./runtime.js";
 
 export interface ComponentStatus {
@@ -28,6 +29,8 @@ export interface StatusReport {
   urls: { lb: string; consul: string } | null;
   components: ComponentStatus[];
   services: Array<{ name: string; instances: InstanceStatus[] }>;
+  /** What is wrong and what repairs it, one line each (empty when all is well). */
+  attention: string[];
 }
 
 const ROLES = ["consul", "registrator", "lb"] as const;
@@ -52,23 +55,36 @@ export async function runStatus(runtime: StackRuntime, now = Date.now()): Promis
     }),
   );
   const running = components.every((c) => c.state === "running");
+  const attention = stoppedAttention(runtime.name, components, containers);
   if (!running) {
-    return { stack: runtime.name, up: false, urls: null, components, services: [] };
+    // No Consul to ask: drcon's instances as the engine has them.
+    const services = await serviceStatuses(runtime, undefined, containers, undefined);
+    return { stack: runtime.name, up: false, urls: null, components, services, attention };
   }
   const endpoints = await runtime.endpoints();
   const { consul } = endpoints;
-  const [leader, synced, routes] = await Promise.all([
+  const [leader, rawSync, routes] = await Promise.all([
     consul.leader().catch(() => ""),
     consul.kvGet(SYNC_KEY).catch(() => undefined),
     fetchRoutes(endpoints.lbUrl).catch(() => undefined),
   ]);
+  const sync = parseSync(rawSync);
+  const syncAge = sync ? syncAgeMs(sync, now) : undefined;
+  const stale = syncAge === undefined || syncAge > SYNC_STALE_MS;
   setHealth(components, "consul", leader ? `leader ${leader}` : "no leader");
   setHealth(
     components,
     "registrator",
-    synced ? `synced ${ago(JSON.parse(synced).at, now)}` : "not synced",
+    syncAge === undefined
+      ? "not synced"
+      : `${stale ? "sync stale: last" : "synced"} ${Math.round(syncAge / 1000)} s ago`,
   );
   setHealth(components, "lb", routes ? "answering" : "not answering");
+  if (leader && stale) {
+    attention.unshift(
+      `the registrator has not synced for ${syncAge === undefined ? "ever" : `${Math.round(syncAge / 1000)} s`}: \`${upCommand(runtime.name)}\` restarts it`,
+    );
+  }
   const services = await serviceStatuses(runtime, consul, containers, routes);
   return {
     stack: runtime.name,
@@ -76,20 +92,43 @@ export async function runStatus(runtime: StackRuntime, now = Date.now()): Promis
     urls: { lb: endpoints.lbUrl, consul: endpoints.consulUrl },
     components,
     services,
+    attention,
   };
+}
+
+/** Components and drcon's instances that do not run, and the command that starts them. */
+function stoppedAttention(
+  stack: string,
+  components: ComponentStatus[],
+  containers: ContainerSummary[],
+): string[] {
+  if (components.every((c) => c.state === "missing") && containers.length === 0) return [];
+  const stopped = [
+    ...components.filter((c) => c.state !== "running").map((c) => `${c.name} (${c.state})`),
+    ...stoppedInstances(containers).map((c) => `${nameOf(c)} (${c.State})`),
+  ];
+  if (stopped.length === 0) return [];
+  return [`not running: ${stopped.join(", ")}: \`${upCommand(stack)}\` starts them again`];
+}
+
+function upCommand(stack: string): string {
+  return stack === "drcon" ? "drcon up" : `drcon up --stack ${stack}`;
 }
 
 async function serviceStatuses(
   runtime: StackRuntime,
-  consul: ConsulApi,
+  consul: ConsulApi | undefined,
   containers: ContainerSummary[],
   routes: LbRoutes | undefined,
 ): Promise<StatusReport["services"]> {
-  const registered = await consul.servicesTagged("drcon").catch(() => [] as string[]);
-  const names = [...new Set([...Object.keys(runtime.config.services), ...registered])].sort();
+  const registered = (await consul?.servicesTagged("drcon").catch(() => [])) ?? [];
+  const made = containers.map((c) => c.Labels[LABELS.service]).filter((n) => n !== undefined);
+  const names = [
+    ...new Set([...Object.keys(runtime.config.services), ...registered, ...made]),
+  ].sort();
   return Promise.all(
     names.map(async (name) => {
-      const health = await consul.health(name).catch(() => [] as ServiceHealth[]);
+      const health = (await consul?.health(name).catch(() => [] as ServiceHealth[])) ?? [];
       const routed = new Set(routes?.services[name] ?? []);
       const instances: InstanceStatus[] = health.map((h) => ({
         name: h.meta.drcon_instance ?? h.id,
@@ -122,12 +161,4 @@ async function serviceStatuses(
 function setHealth(components: ComponentStatus[], role: ComponentStatus["role"], health: string) {
   const c = components.find((x) => x.role === role);
   if (c) c.health = health;
-}
-
-export function nameOf(c: ContainerSummary): string {
-  return c.Names[0]?.replace(/^\//, "") ?? c.Id.slice(0, 12);
-}
-
-function ago(iso: string, now: number): string {
-  return `${Math.max(0, Math.round((now - Date.parse(iso)) / 1000))} s ago`;
 }

@@ -59,9 +59,10 @@ describe.skipIf(!engine)("drcon doctor and status on a real engine", () => {
     ]);
   });
 
-  it("status of a stack that is not there says how to start it, exit 0", async () => {
+  it("status of a stack that is not there says how to start it, exit 1", async () => {
     const res = await drcon(["status", "--stack", "e2enothing"]);
-    expect(res.code).toBe(0);
+    expect(res.code).toBe(1); // not up
+
     expect(res.stdout).toContain("Stack e2enothing: not up");
     expect(res.stdout).toContain("start it with `drcon up`");
   });

@@ -1,0 +1,86 @@
+// What an engine restart or crash can leave behind, repaired by `up` and flagged by `status`:
+// drcon's instances that are not running, and a registrator whose sync is stale (running, but
+// no longer reaching the engine or Consul).
+import type { ConsulApi } from "../consul/client.js";
+import type { ContainerSummary } from "../docker/engine.js";
+import { SYNC_KEY } from "./components.js";
+import { fetchRoutes } from "./lb-routes.js";
+import { LABELS } from "./names.js";
+import type { StackRuntime } from "./runtime.js";
+import { waitFor } from "./wait.js";
+
+/** The registrator syncs every 10 s: a last sync older than this means it is stuck. */
+export const SYNC_STALE_MS = 30_000;
+
+export interface SyncRecord {
+  at: string;
+  registered: number;
+}
+
+/** The registrator's sync record as stored in Consul; undefined when absent or unreadable. */
+export function parseSync(raw: string | undefined): SyncRecord | undefined {
+  if (!raw) return undefined;
+  try {
+    const value = JSON.parse(raw) as Partial<SyncRecord>;
+    if (typeof value.at !== "string" || Number.isNaN(Date.parse(value.at))) return undefined;
+    return { at: value.at, registered: Number(value.registered ?? 0) };
+  } catch {
+    return undefined;
+  }
+}
+
+export function syncAgeMs(sync: SyncRecord, now: number): number {
+  return Math.max(0, now - Date.parse(sync.at));
+}
+
+/** drcon's own instances (not hand-run containers) that do not run: Exited, Created, Dead. */
+export function stoppedInstances(containers: ContainerSummary[]): ContainerSummary[] {
+  return containers.filter((c) => c.Labels[LABELS.role] === "instance" && c.State !== "running");
+}
+
+/**
+ * Restarts the registrator when it runs but its last sync is stale (e.g. it lost the engine's
+ * socket); true when it did. Its next sync is for the caller to wait for.
+ */
+export async function restartStaleRegistrator(
+  runtime: StackRuntime,
+  consul: ConsulApi,
+  name: string,
+  now = Date.now(),
+): Promise<boolean> {
+  const sync = parseSync(await consul.kvGet(SYNC_KEY));
+  if (sync && syncAgeMs(sync, now) <= SYNC_STALE_MS) return false;
+  await runtime.engine.restartContainer(name, 5);
+  return true;
+}
+
+/** Starts drcon's instances that do not run, and waits until the LB routes each; their names. */
+export async function startStoppedInstances(
+  runtime: StackRuntime,
+  lbUrl: string,
+): Promise<string[]> {
+  const stopped = stoppedInstances(await runtime.containers("instance"));
+  await Promise.all(
+    stopped.map(async (c) => {
+      await runtime.engine.startContainer(c.Id);
+      const details = await runtime.engine.inspectContainer(c.Id);
+      const ip = details?.NetworkSettings.Networks[runtime.name]?.IPAddress;
+      const service = c.Labels[LABELS.service] ?? "";
+      const addresses = Object.keys(details?.Config.ExposedPorts ?? {}).map(
+        (p) => `${ip}:${p.split("/")[0]}`,
+      );
+      await waitFor(
+        async () => {
+          const routed = (await fetchRoutes(lbUrl)).services[service] ?? [];
+          return addresses.some((a) => routed.includes(a)) ? true : undefined;
+        },
+        `${nameOf(c)} to join the LB again`,
+      );
+    }),
+  );
+  return stopped.map(nameOf).sort();
+}
+
+export function nameOf(c: ContainerSummary): string {
+  return c.Names[0]?.replace(/^\//, "") ?? c.Id.slice(0, 12);
+}

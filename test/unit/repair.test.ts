@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import type { ContainerSummary } from "../../src/docker/engine.js";
+import { parseSync, stoppedInstances, syncAgeMs } from "../../src/stack/repair.js";
+
+describe("the registrator's sync record", () => {
+  it("reads a good record and its age", () => {
+    const sync = parseSync('{"at":"2026-01-01T00:00:00.000Z","registered":3}');
+    expect(sync).toEqual({ at: "2026-01-01T00:00:00.000Z", registered: 3 });
+    expect(sync && syncAgeMs(sync, Date.parse("2026-01-01T00:00:42.000Z"))).toBe(42_000);
+  });
+
+  it("treats a missing or bad value as unknown", () => {
+    for (const raw of [undefined, "", "not json", "{}", '{"at":"yesterday"}', "42"]) {
+      expect(parseSync(raw)).toBeUndefined();
+    }
+  });
+});
+
+describe("stoppedInstances", () => {
+  const container = (name: string, role: string, state: string) =>
+    ({
+      Id: name,
+      Names: [`/${name}`],
+      State: state,
+      Labels: { "io.drcon.role": role },
+    }) as unknown as ContainerSummary;
+
+  it("finds drcon's instances that do not run, never components", () => {
+    const found = stoppedInstances([
+      container("s-simple-1", "instance", "running"),
+      container("s-simple-2", "instance", "exited"),
+      container("s-simple-3", "instance", "created"),
+      container("s-lb", "lb", "exited"),
+    ]);
+    expect(found.map((c) => c.Id)).toEqual(["s-simple-2", "s-simple-3"]);
+  });
+});
