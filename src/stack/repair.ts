@@ -11,6 +11,7 @@ import { waitFor } from "./wait.js";
 
 /** The registrator syncs every 10 s: a last sync older than this means it is stuck. */
 export const SYNC_STALE_MS = 30_000;
+const RESYNC_GRACE_MS = 12_000;
 
 export interface SyncRecord {
   at: string;
@@ -46,10 +47,19 @@ export async function restartStaleRegistrator(
   runtime: StackRuntime,
   consul: ConsulApi,
   name: string,
-  now = Date.now(),
 ): Promise<boolean> {
-  const sync = parseSync(await consul.kvGet(SYNC_KEY));
-  if (sync && syncAgeMs(sync, now) <= SYNC_STALE_MS) return false;
+  const read = async () => parseSync(await consul.kvGet(SYNC_KEY));
+  const fresh = (sync: SyncRecord | undefined) =>
+    sync && syncAgeMs(sync, Date.now()) <= SYNC_STALE_MS ? sync : undefined;
+  const sync = await read();
+  if (fresh(sync)) return false;
+  // No record at all: Consul may just have come back without its data; one resync writes it.
+  const written =
+    !sync &&
+    (await waitFor(async () => fresh(await read()), "a sync", { timeoutMs: RESYNC_GRACE_MS }).catch(
+      () => undefined,
+    ));
+  if (written) return false;
   await runtime.engine.restartContainer(name, 5);
   return true;
 }

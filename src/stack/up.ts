@@ -14,6 +14,12 @@ import { builtImageTags, ensureBuilt, ensureImage } from "./images.js";
 import { fetchRoutes } from "./lb-routes.js";
 import { LABELS, stackLabels, volumeName } from "./names.js";
 import { isPortFree, reachableHost } from "./ports.js";
+import {
+  parseSync,
+  restartStaleRegistrator,
+  type SyncRecord,
+  startStoppedInstances,
+} from "./repair.js";
 import type { StackRuntime } from "./runtime.js";
 import { READY_TIMEOUT_MS, waitFor } from "./wait.js";
 
@@ -138,7 +144,11 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
       task: async (ctx, task) => {
         const socket = await engine.socketForContainers();
         const spec = registratorSpec(config, requireImages(ctx).registrator, socket.path);
-        const did = await ensureContainer(runtime, ctx, spec);
+        let did: string = await ensureContainer(runtime, ctx, spec);
+        if (did === "running" && (await restartStaleRegistrator(runtime, consul, spec.name))) {
+          did = "restarted: its sync was stale";
+          ctx.changed.push(`container ${spec.name} (restarted)`);
+        }
         const synced = await waitForSync(runtime, consul, spec.name);
         task.title = `Registrator (${did}, synced ${synced.registered} instance(s))`;
       },
@@ -149,6 +159,17 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
         const did = await ensureContainer(runtime, ctx, lbSpec(config, requireImages(ctx).lb));
         await waitFor(() => fetchRoutes(lbUrl), "the load balancer to answer");
         task.title = `Load balancer at ${lbUrl} (${did})`;
+      },
+    },
+    {
+      title: "Instances",
+      task: async (ctx, task) => {
+        // What an engine crash or a `drcon kill` left stopped is started again.
+        const started = await startStoppedInstances(runtime, lbUrl);
+        ctx.changed.push(...started.map((name) => `container ${name} (started again)`));
+        task.title = started.length
+          ? `Instances: started again ${started.join(", ")}`
+          : "Instances (all running)";
       },
     },
   ];
@@ -242,11 +263,10 @@ async function waitForSync(
   runtime: StackRuntime,
   consul: ConsulApi,
   name: string,
-): Promise<{ at: string; registered: number }> {
+): Promise<SyncRecord> {
   const started = Date.parse((await runtime.engine.inspectContainer(name))?.State.StartedAt ?? "");
   return waitFor(async () => {
-    const raw = await consul.kvGet(SYNC_KEY);
-    const synced = raw ? (JSON.parse(raw) as { at: string; registered: number }) : undefined;
+    const synced = parseSync(await consul.kvGet(SYNC_KEY));
     // A second of slack: the two clocks are the same host's, but timestamps are rounded.
     return synced && Date.parse(synced.at) >= started - 1000 ? synced : undefined;
   }, "the registrator's first sync");
