@@ -1,0 +1,248 @@
+// Issue 9 row 15: the Docker engine restarts or crashes with the stack up. The engine is one of
+// the test's own (test/e2e/inner-engine.ts: Debian's dockerd in a container), so that the host's
+// engine, which other tests use, is never touched. Slow and special: it runs only when
+// DRCON_E2E_ENGINE is set (its own step in .ci/run), and needs `test/images/build.sh dind`.
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LABELS } from "../../src/stack/names.js";
+import { drcon, e2eEngine, e2eEnv } from "./harness.js";
+import { DIND_IMAGE, INNER_SOCKET, InnerEngine } from "./inner-engine.js";
+
+const STACK = "fe-eng";
+const LB = 19580;
+const CONSUL = 19581;
+const flags = ["--stack", STACK, "--port", String(LB), "--consul-port", String(CONSUL)];
+const lbUrl = `http://127.0.0.1:${LB}/`;
+const REPLICAS = 3;
+
+const wanted = process.env.DRCON_E2E_ENGINE;
+const host = wanted ? await e2eEngine() : undefined;
+const ready = host ? await host.imageExists(DIND_IMAGE) : false;
+if (wanted === "required" && !ready) {
+  throw new Error(
+    `DRCON_E2E_ENGINE=required: ${DIND_IMAGE} missing: run bash test/images/build.sh dind`,
+  );
+}
+if (!wanted) {
+  console.warn(
+    "*** engine-fault tests skipped: set DRCON_E2E_ENGINE=1 (they start an engine of their own)",
+  );
+}
+
+interface ProbeLine {
+  t: number;
+  status: number;
+}
+
+/** lb-probe.mjs in the inner engine's network namespace: the LB's status changes, as they come. */
+function startProbe(netns: string): { lines: ProbeLine[]; child: ChildProcess } {
+  const lines: ProbeLine[] = [];
+  const child = spawn("nsenter", [
+    `--net=${netns}`,
+    process.execPath,
+    join(import.meta.dirname, "lb-probe.mjs"),
+    lbUrl,
+    "300",
+  ]);
+  let buffer = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const parts = buffer.split("\n");
+    buffer = parts.pop() ?? "";
+    for (const p of parts) if (p.trim()) lines.push(JSON.parse(p) as ProbeLine);
+  });
+  return { lines, child };
+}
+
+async function until<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = ` (${(err as Error).message})`;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not within ${timeoutMs / 1000} s: ${what}${last}`);
+}
+
+describe.skipIf(!wanted || !host)("the Docker engine restarts or crashes with the stack up", () => {
+  const inner = new InnerEngine("fe-dind");
+  let via: string[] = [];
+  let netns = "";
+  const env = { DOCKER_HOST: inner.dockerHost, DRCON_DOCKER_SOCKET: INNER_SOCKET };
+  const cli = (args: string[]) => drcon(args, env, 300_000, via);
+
+  interface Status {
+    up: boolean;
+    components: Array<{ role: string; state: string; health: string }>;
+    services: Array<{ name: string; instances: Array<{ name: string; routed: boolean }> }>;
+    attention: string[];
+  }
+  const status = async (): Promise<{ code: number; report: Status }> => {
+    const res = await cli(["status", "--json", ...flags.slice(0, 2)]);
+    return { code: res.code, report: JSON.parse(res.stdout) as Status };
+  };
+  const routedCount = (report: Status) =>
+    report.services.find((s) => s.name === "simple")?.instances.filter((i) => i.routed).length ?? 0;
+  /** Until `status` says up with every instance routed: how long that took. */
+  const allRouted = async (count: number) =>
+    until(
+      async () => {
+        const { code, report } = await status();
+        return code === 0 && report.up && routedCount(report) === count ? report : undefined;
+      },
+      90_000,
+      `status up with ${count} instances routed`,
+    );
+
+  /**
+   * Runs `fault` (which stops or kills the inner dockerd), starts the engine again and waits
+   * until the LB answers 200 again; returns ms from the engine answering to that 200.
+   */
+  async function faultAndBack(fault: () => Promise<void>, daemonFlags = ""): Promise<number> {
+    const probe = startProbe(netns);
+    try {
+      await until(
+        async () => (probe.lines.at(-1)?.status === 200 ? true : undefined),
+        30_000,
+        "the LB answering 200 before the fault",
+      );
+      const before = probe.lines.length;
+      await fault();
+      await inner.startDaemon(daemonFlags);
+      const engineBack = Date.now();
+      const lb200 = await until(
+        async () => {
+          const since = probe.lines.slice(before);
+          const last = since.at(-1);
+          return since.some((l) => l.status !== 200) && last?.status === 200 ? last.t : undefined;
+        },
+        120_000,
+        "the LB answering 200 again after the engine came back",
+      );
+      return lb200 - engineBack;
+    } finally {
+      probe.child.kill("SIGTERM");
+    }
+  }
+
+  const stackContainers = () => inner.engine.listContainers({ [LABELS.stack]: STACK });
+
+  beforeAll(async () => {
+    await inner.start();
+    await inner.load(
+      [
+        e2eEnv.DRCON_IMAGE_CONSUL,
+        e2eEnv.DRCON_IMAGE_CONSUL_TEMPLATE,
+        e2eEnv.DRCON_IMAGE_NGINX,
+        e2eEnv.DRCON_IMAGE_NODE,
+        e2eEnv.DRCON_IMAGE_DEMO,
+      ].filter((i): i is string => Boolean(i)),
+    );
+    netns = await inner.netns();
+    via = ["nsenter", `--net=${netns}`];
+    const up = await cli(["up", ...flags]);
+    expect(up.code, `${up.stderr}\n${up.stdout}`).toBe(0);
+    const scale = await cli(["scale", `simple=${REPLICAS}`, ...flags.slice(0, 2)]);
+    expect(scale.code, scale.stderr).toBe(0);
+  }, 600_000);
+
+  afterAll(async () => {
+    if (process.env.DRCON_DIND_KEEP) return;
+    await cli(["down", "--volumes", ...flags.slice(0, 2)]);
+    await inner.remove();
+  }, 180_000);
+
+  it("the registrator gets the engine's own socket (DRCON_DOCKER_SOCKET), which doctor names", async () => {
+    const doctor = await cli(["doctor", ...flags.slice(0, 2)]);
+    expect(doctor.code, doctor.stderr).toBe(0);
+    expect(doctor.stdout).toContain(`the registrator gets ${INNER_SOCKET}: DRCON_DOCKER_SOCKET`);
+    const registrator = await inner.engine.inspectContainer(`${STACK}-registrator`);
+    expect(registrator?.HostConfig.Binds).toEqual([`${INNER_SOCKET}:/var/run/docker.sock`]);
+  });
+
+  it("after a normal engine restart, everything comes back by itself and the LB routes again", async () => {
+    const ms = await faultAndBack(() => inner.stopDaemon());
+    console.log(`engine restart: LB answered 200 ${ms} ms after the engine answered again`);
+    const containers = await stackContainers();
+    expect(containers.filter((c) => c.State === "running")).toHaveLength(3 + REPLICAS);
+    const took = await allRouted(REPLICAS);
+    expect(took.attention).toEqual([]);
+  }, 300_000);
+
+  it("after an engine crash (kill -9 of dockerd), everything comes back by itself and the LB routes again", async () => {
+    const ms = await faultAndBack(() => inner.crashDaemon());
+    console.log(`engine crash: LB answered 200 ${ms} ms after the engine answered again`);
+    const containers = await stackContainers();
+    expect(containers.filter((c) => c.State === "running")).toHaveLength(3 + REPLICAS);
+    const report = await allRouted(REPLICAS);
+    expect(report.attention).toEqual([]);
+  }, 300_000);
+
+  it("status flags a stale registrator and stopped containers, exits 1 when not up, and up repairs them", async () => {
+    const kill = await cli(["kill", `${STACK}-simple-2`, ...flags.slice(0, 2)]);
+    expect(kill.code, kill.stderr).toBe(0);
+    // A registrator that runs but does nothing (frozen): its sync goes stale.
+    await inner.engine.killContainer(`${STACK}-registrator`, "SIGSTOP");
+    const stale = await until(
+      async () => {
+        const { code, report } = await status();
+        const health = report.components.find((c) => c.role === "registrator")?.health ?? "";
+        return code === 0 && health.startsWith("sync stale") ? report : undefined;
+      },
+      90_000,
+      "status to call the registrator's sync stale",
+    );
+    expect(stale.attention.join("\n")).toMatch(/registrator has not synced for \d+ s/);
+    expect(stale.attention.join("\n")).toContain(`not running: ${STACK}-simple-2 (exited)`);
+
+    await inner.engine.stopContainer(`${STACK}-lb`, 10);
+    const down = await status();
+    expect(down.code).toBe(1);
+    expect(down.report.up).toBe(false);
+    expect(down.report.attention.join("\n")).toContain(`${STACK}-lb (exited)`);
+
+    const up = await cli(["up", ...flags]);
+    expect(up.code, `${up.stderr}\n${up.stdout}`).toBe(0);
+    expect(up.stdout).toContain("restarted: its sync was stale");
+    expect(up.stdout).toContain(`started again ${STACK}-simple-2`);
+    const report = await allRouted(REPLICAS);
+    expect(report.attention).toEqual([]);
+  }, 300_000);
+
+  it("after a live-restore restart, the registrator takes the engine's new socket by itself", async () => {
+    // Into live-restore mode (a normal restart), then a restart that keeps the containers running.
+    await faultAndBack(() => inner.stopDaemon(), "--live-restore");
+    await allRouted(REPLICAS);
+    const before = await inner.engine.inspectContainer(`${STACK}-registrator`);
+    await inner.stopDaemon();
+    await inner.startDaemon("--live-restore");
+    const back = Date.now();
+    // Its mounted socket is the old one: it exits, and its restart policy mounts the new one.
+    const restarted = await until(
+      async () => {
+        const now = await inner.engine.inspectContainer(`${STACK}-registrator`);
+        return now?.State.Running && now.State.StartedAt !== before?.State.StartedAt
+          ? now
+          : undefined;
+      },
+      90_000,
+      "the registrator to restart on the new socket",
+    );
+    console.log(
+      `live-restore restart: registrator restarted ${Date.parse(restarted.State.StartedAt) - back} ms after the engine answered again`,
+    );
+    const scale = await cli(["scale", `simple=${REPLICAS + 1}`, ...flags.slice(0, 2)]);
+    expect(scale.code, scale.stderr).toBe(0);
+    await allRouted(REPLICAS + 1);
+  }, 300_000);
+});
