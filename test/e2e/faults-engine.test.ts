@@ -55,6 +55,14 @@ function startProbe(netns: string): { lines: ProbeLine[]; child: ChildProcess } 
   return { lines, child };
 }
 
+/** The probe's lines as "status for ms" spans, the last one open. */
+function outages(lines: ProbeLine[]): string[] {
+  return lines.map((l, i) => {
+    const next = lines[i + 1];
+    return `${l.status || "no answer"}${next ? ` for ${next.t - l.t} ms` : ""}`;
+  });
+}
+
 async function until<T>(
   check: () => Promise<T | undefined>,
   timeoutMs: number,
@@ -224,6 +232,7 @@ describe.skipIf(!wanted || !host)("the Docker engine restarts or crashes with th
     await faultAndBack(() => inner.stopDaemon(), "--live-restore");
     await allRouted(REPLICAS);
     const before = await inner.engine.inspectContainer(`${STACK}-registrator`);
+    const probe = startProbe(netns);
     await inner.stopDaemon();
     await inner.startDaemon("--live-restore");
     const back = Date.now();
@@ -241,6 +250,8 @@ describe.skipIf(!wanted || !host)("the Docker engine restarts or crashes with th
     console.log(
       `live-restore restart: registrator restarted ${Date.parse(restarted.State.StartedAt) - back} ms after the engine answered again`,
     );
+    probe.child.kill("SIGTERM");
+    console.log(`live-restore restart: LB status changes ${JSON.stringify(outages(probe.lines))}`);
     const scale = await cli(["scale", `simple=${REPLICAS + 1}`, ...flags.slice(0, 2)]);
     expect(scale.code, scale.stderr).toBe(0);
     await allRouted(REPLICAS + 1);
