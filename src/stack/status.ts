@@ -82,7 +82,7 @@ export async function runStatus(runtime: StackRuntime, now = Date.now()): Promis
   setHealth(components, "lb", routes ? "answering" : "not answering");
   if (leader && stale) {
     attention.unshift(
-      `the registrator has not synced for ${syncAge === undefined ? "ever" : `${Math.round(syncAge / 1000)} s`}: \`${upCommand(runtime.name)}\` restarts it`,
+      `the registrator ${syncAge === undefined ? "has recorded no sync" : `has not synced for ${Math.round(syncAge / 1000)} s`}: \`${upCommand(runtime.name)}\` restarts it`,
     );
   }
   const services = await serviceStatuses(runtime, consul, containers, routes);
