@@ -23,9 +23,8 @@ export default class Doctor extends DrconCommand {
     this.log(mark.ok(`Docker engine ${engine.version} (API ${engine.apiVersion}, ${engine.os})`));
     this.log(`  at ${engine.url} (${engine.source})`);
     const socket = report.registratorSocket;
-    this.log(
-      `  the registrator gets ${socket.path}: ${socket.why} (DRCON_DOCKER_SOCKET overrides)`,
-    );
+    const hint = socket.why === "DRCON_DOCKER_SOCKET" ? "" : "; DRCON_DOCKER_SOCKET overrides";
+    this.log(`  the registrator gets ${socket.path} (${socket.why}${hint})`);
     this.log(`Images (pull policy: ${report.pull}):`);
     for (const i of report.images) {
       const line = `${i.role}: ${i.image}`;

@@ -173,7 +173,7 @@ describe.skipIf(!wanted || !host)("the Docker engine restarts or crashes with th
   it("the registrator gets the engine's own socket (DRCON_DOCKER_SOCKET), which doctor names", async () => {
     const doctor = await cli(["doctor", ...flags.slice(0, 2)]);
     expect(doctor.code, doctor.stderr).toBe(0);
-    expect(doctor.stdout).toContain(`the registrator gets ${INNER_SOCKET}: DRCON_DOCKER_SOCKET`);
+    expect(doctor.stdout).toContain(`the registrator gets ${INNER_SOCKET} (DRCON_DOCKER_SOCKET)`);
     const registrator = await inner.engine.inspectContainer(`${STACK}-registrator`);
     expect(registrator?.HostConfig.Binds).toEqual([`${INNER_SOCKET}:/var/run/docker.sock`]);
   });
