@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABELS } from "../../src/stack/names.js";
+import { waitFor } from "../../src/stack/wait.js";
 import { drcon, e2eEngine, e2eEnv } from "./harness.js";
 import { DIND_IMAGE, INNER_SOCKET, InnerEngine } from "./inner-engine.js";
 
@@ -63,25 +64,6 @@ function outages(lines: ProbeLine[]): string[] {
   });
 }
 
-async function until<T>(
-  check: () => Promise<T | undefined>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = ` (${(err as Error).message})`;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`not within ${timeoutMs / 1000} s: ${what}${last}`);
-}
-
 describe.skipIf(!wanted || !host)("the Docker engine restarts or crashes with the stack up", () => {
   const inner = new InnerEngine("fe-dind");
   let via: string[] = [];
@@ -101,15 +83,15 @@ describe.skipIf(!wanted || !host)("the Docker engine restarts or crashes with th
   };
   const routedCount = (report: Status) =>
     report.services.find((s) => s.name === "simple")?.instances.filter((i) => i.routed).length ?? 0;
-  /** Until `status` says up with every instance routed: how long that took. */
-  const allRouted = async (count: number) =>
-    until(
+  /** Waits until `status` says up with `count` instances routed; that report. */
+  const allRouted = (count: number) =>
+    waitFor(
       async () => {
         const { code, report } = await status();
         return code === 0 && report.up && routedCount(report) === count ? report : undefined;
       },
-      90_000,
       `status up with ${count} instances routed`,
+      { timeoutMs: 90_000 },
     );
 
   /**
@@ -122,23 +104,23 @@ describe.skipIf(!wanted || !host)("the Docker engine restarts or crashes with th
   ): Promise<{ engineBack: number; lb200Ms: number }> {
     const probe = startProbe(netns);
     try {
-      await until(
+      await waitFor(
         async () => (probe.lines.at(-1)?.status === 200 ? true : undefined),
-        30_000,
         "the LB answering 200 before the fault",
+        { timeoutMs: 30_000 },
       );
       const before = probe.lines.length;
       await fault();
       await inner.startDaemon(daemonFlags);
       const engineBack = Date.now();
-      const lb200 = await until(
+      const lb200 = await waitFor(
         async () => {
           const since = probe.lines.slice(before);
           const last = since.at(-1);
           return since.some((l) => l.status !== 200) && last?.status === 200 ? last.t : undefined;
         },
-        120_000,
         "the LB answering 200 again after the engine came back",
+        { timeoutMs: 120_000 },
       );
       return { engineBack, lb200Ms: lb200 - engineBack };
     } finally {
@@ -149,8 +131,14 @@ describe.skipIf(!wanted || !host)("the Docker engine restarts or crashes with th
   /** The fault, then: every container running again, the LB routing to every instance. */
   async function backByItself(label: string, fault: () => Promise<void>): Promise<void> {
     const { engineBack, lb200Ms } = await faultAndBack(fault);
-    const containers = await stackContainers();
-    expect(containers.filter((c) => c.State === "running")).toHaveLength(3 + REPLICAS);
+    await waitFor(
+      async () => {
+        const running = (await stackContainers()).filter((c) => c.State === "running");
+        return running.length === 3 + REPLICAS ? true : undefined;
+      },
+      `all ${3 + REPLICAS} containers running again`,
+      { timeoutMs: 60_000 },
+    );
     const report = await allRouted(REPLICAS);
     console.log(
       `${label}: LB answered 200 ${lb200Ms} ms after the engine answered again; status showed all ${REPLICAS} instances routed after ${Date.now() - engineBack} ms`,
@@ -206,14 +194,14 @@ describe.skipIf(!wanted || !host)("the Docker engine restarts or crashes with th
     expect(kill.code, kill.stderr).toBe(0);
     // A registrator that runs but does nothing (frozen): its sync goes stale.
     await inner.engine.killContainer(`${STACK}-registrator`, "SIGSTOP");
-    const stale = await until(
+    const stale = await waitFor(
       async () => {
         const { code, report } = await status();
         const health = report.components.find((c) => c.role === "registrator")?.health ?? "";
         return code === 0 && health.startsWith("sync stale") ? report : undefined;
       },
-      90_000,
       "status to call the registrator's sync stale",
+      { timeoutMs: 90_000 },
     );
     expect(stale.attention.join("\n")).toMatch(/registrator has not synced for \d+ s/);
     expect(stale.attention.join("\n")).toContain(`not running: ${STACK}-simple-2 (exited)`);
@@ -242,15 +230,15 @@ describe.skipIf(!wanted || !host)("the Docker engine restarts or crashes with th
     await inner.startDaemon("--live-restore");
     const back = Date.now();
     // Its mounted socket is the old one: it exits, and its restart policy mounts the new one.
-    const restarted = await until(
+    const restarted = await waitFor(
       async () => {
         const now = await inner.engine.inspectContainer(`${STACK}-registrator`);
         return now?.State.Running && now.State.StartedAt !== before?.State.StartedAt
           ? now
           : undefined;
       },
-      90_000,
       "the registrator to restart on the new socket",
+      { timeoutMs: 90_000 },
     );
     console.log(
       `live-restore restart: registrator restarted ${Date.parse(restarted.State.StartedAt) - back} ms after the engine answered again`,
