@@ -34,9 +34,14 @@ export function syncAgeMs(sync: SyncRecord, now: number): number {
   return Math.max(0, now - Date.parse(sync.at));
 }
 
-/** drcon's own instances (not hand-run containers) that do not run: Exited, Created, Dead. */
+/**
+ * drcon's own instances (not hand-run containers) that do not run: exited, created, dead. One
+ * that is restarting is left to its restart policy.
+ */
 export function stoppedInstances(containers: ContainerSummary[]): ContainerSummary[] {
-  return containers.filter((c) => c.Labels[LABELS.role] === "instance" && c.State !== "running");
+  return containers.filter(
+    (c) => c.Labels[LABELS.role] === "instance" && !["running", "restarting"].includes(c.State),
+  );
 }
 
 /**

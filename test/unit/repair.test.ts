@@ -30,6 +30,7 @@ describe("stoppedInstances", () => {
       container("s-simple-1", "instance", "running"),
       container("s-simple-2", "instance", "exited"),
       container("s-simple-3", "instance", "created"),
+      container("s-simple-4", "instance", "restarting"),
       container("s-lb", "lb", "exited"),
     ]);
     expect(found.map((c) => c.Id)).toEqual(["s-simple-2", "s-simple-3"]);
