@@ -149,7 +149,13 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
           did = "restarted: its sync was stale";
           ctx.changed.push(`container ${spec.name} (restarted)`);
         }
-        const synced = await waitForSync(runtime, consul, spec.name);
+        const synced = await waitForSync(runtime, consul, spec.name).catch((err: Error) => {
+          // The usual cause: the mounted socket is not the engine's (a VM-based engine).
+          throw new DrconError(
+            `${err.message}; it mounts ${socket.path} (${socket.why}): if the engine's own socket is another, set DRCON_DOCKER_SOCKET to it (see \`docker logs ${spec.name}\`)`,
+            { cause: err },
+          );
+        });
         task.title = `Registrator (${did}, synced ${synced.registered} instance(s))`;
       },
     },
