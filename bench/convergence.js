@@ -2,7 +2,7 @@
 // and how long the LB keeps routing to an instance after SIGKILL (leave), each broken into parts.
 //
 // The stack runs one instance (drcon scale simple=1). Each trial creates one more container the
-// way drcon does (instanceSpec: the stack network, SERVICE_NAME=simple, the demo image), starts
+// way drcon does (instanceSpec: the stack network, SERVICE_80_NAME=simple, the demo image), starts
 // it, and follows it through Docker, the registrator's log, Consul (a blocking query, so no
 // polling delay), the LB's /routes (polled) and requests sent through the LB at a fixed rate;
 // then it SIGKILLs it and follows it out the same way. The LB's error log names every request

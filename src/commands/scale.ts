@@ -1,5 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { type Config, IMAGE_REF } from "../config/schema.js";
+import { withLabelledServices } from "../stack/instances.js";
 import { StackRuntime } from "../stack/runtime.js";
 import { type ServiceScaleResult, scaleTasks } from "../stack/scale.js";
 import { parseScaleArgs } from "../stack/scale-plan.js";
@@ -31,7 +32,10 @@ New instances join the load balancer by themselves; scale returns once they pass
     "no-wait": Flags.boolean({
       description: "return once containers start, without waiting for the LB",
     }),
-    image: Flags.string({ description: "image for a service that is not in the configuration" }),
+    image: Flags.string({
+      description:
+        "image for a service that is not in the configuration (its instances remember it: later scales need no --image)",
+    }),
     port: Flags.integer({
       // No `default`: oclif would then see --port as always given and demand --image.
       description: "port of that service's image (with --image) [default: 80]",
@@ -43,17 +47,18 @@ New instances join the load balancer by themselves; scale returns once they pass
 
   async run() {
     const { argv, flags } = await this.parse(Scale);
-    const config = withAdHocServices(
-      this.stackConfig(flags),
-      argv as string[],
-      flags.image,
-      flags.port ?? 80,
-    );
+    const configured = this.stackConfig(flags);
+    const config = withAdHocServices(configured, argv as string[], flags.image, flags.port ?? 80);
+    // Services added earlier with --image are known by their instances' labels.
+    const runtime = await withLabelledServices(new StackRuntime(config));
+    const { services } = runtime.config;
     const requests =
       argv.length === 0
-        ? Object.entries(config.services).map(([service, s]) => ({ service, replicas: s.replicas }))
-        : parseScaleArgs(argv as string[], Object.keys(config.services), config.maxReplicas);
-    const runtime = new StackRuntime(config);
+        ? Object.entries(configured.services).map(([service, s]) => ({
+            service,
+            replicas: s.replicas,
+          }))
+        : parseScaleArgs(argv as string[], Object.keys(services), config.maxReplicas);
     const endpoints = await runtime.endpoints();
     const ctx = { results: [] as ServiceScaleResult[] };
     await runTasks(scaleTasks(runtime, endpoints, requests, { noWait: flags["no-wait"] }), ctx, {

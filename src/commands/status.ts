@@ -1,6 +1,7 @@
 import { StackRuntime } from "../stack/runtime.js";
-import { runStatus } from "../stack/status.js";
+import { notUpMessage, runStatus } from "../stack/status.js";
 import { DrconCommand } from "../ui/base-command.js";
+import { DrconError } from "../ui/errors.js";
 import { renderStatus } from "../ui/status-view.js";
 
 export default class Status extends DrconCommand {
@@ -15,8 +16,8 @@ export default class Status extends DrconCommand {
     const { flags } = await this.parse(Status);
     const report = await runStatus(new StackRuntime(this.stackConfig(flags)));
     if (!this.jsonEnabled()) this.log(renderStatus(report));
-    // Scripts can wait on `drcon status` alone: exit 1 while the stack is not up.
-    if (!report.up) process.exitCode = 1;
+    // Scripts can test `drcon status`: a stack that is not up is a failure, with the report.
+    if (!report.up) throw new DrconError(notUpMessage(report), { result: report });
     return report;
   }
 }

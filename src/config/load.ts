@@ -14,8 +14,10 @@ export interface LoadOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** Values from flags, which win over the environment and the file. */
-  overrides?: { stack?: string; pull?: string; hostIp?: string; lb?: number; consul?: number };
+  overrides?: Overrides;
 }
+
+type Overrides = { stack?: string; pull?: string; hostIp?: string; lb?: number; consul?: number };
 
 type Raw = Record<string, unknown>;
 
@@ -26,7 +28,9 @@ export function loadConfig(options: LoadOptions = {}): Config & { source: string
   applyEnv(raw, env);
   applyFlags(raw, options.overrides ?? {});
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw new DrconError(describe(parsed.error, source));
+  if (!parsed.success) {
+    throw new DrconError(describe(parsed.error, source, options.overrides ?? {}));
+  }
   return { ...parsed.data, source };
 }
 
@@ -78,7 +82,7 @@ function applyEnv(raw: Raw, env: NodeJS.ProcessEnv): void {
   }
 }
 
-function applyFlags(raw: Raw, flags: NonNullable<LoadOptions["overrides"]>): void {
+function applyFlags(raw: Raw, flags: Overrides): void {
   if (flags.stack !== undefined) raw.stack = flags.stack;
   if (flags.pull !== undefined) raw.pull = flags.pull;
   if (flags.hostIp !== undefined) raw.hostIp = flags.hostIp;
@@ -86,10 +90,25 @@ function applyFlags(raw: Raw, flags: NonNullable<LoadOptions["overrides"]>): voi
   if (flags.consul !== undefined) section(raw, "ports").consul = flags.consul;
 }
 
-/** One line naming the offending key, e.g. `drcon.yml: services.web.port: ...`. */
-function describe(error: z.ZodError, source: string): string {
+/** The flag that sets each overridable key, so that an error names what the user typed. */
+const FLAGS: Record<string, { flag: string; from: keyof Overrides }> = {
+  stack: { flag: "--stack", from: "stack" },
+  pull: { flag: "--pull", from: "pull" },
+  hostIp: { flag: "--host-ip", from: "hostIp" },
+  "ports.lb": { flag: "--port", from: "lb" },
+  "ports.consul": { flag: "--consul-port", from: "consul" },
+};
+
+/**
+ * One line naming the offending key, e.g. `drcon.yml: services.web.port: ...`, or the flag when
+ * a flag gave the value: `--host-ip foo: ...`.
+ */
+function describe(error: z.ZodError, source: string, overrides: Overrides): string {
   const issue = error.issues[0];
   if (!issue) return `${source}: invalid configuration`;
   const key = issue.path.join(".") || "(top level)";
+  const byFlag = FLAGS[key];
+  const value = byFlag ? overrides[byFlag.from] : undefined;
+  if (byFlag && value !== undefined) return `${byFlag.flag} ${value}: ${issue.message}`;
   return `${source}: ${key}: ${issue.message}`;
 }

@@ -16,7 +16,7 @@ const dnsLabel = z
 const port = z.number().int().min(1).max(65535);
 const image = z.string().regex(IMAGE_REF, "must be an image reference such as name:tag");
 
-const serviceSchema = z.strictObject({
+export const serviceSchema = z.strictObject({
   image: image.default(DEFAULT_IMAGES.demo),
   port: port.default(80),
   replicas: z.number().int().min(0).default(1),

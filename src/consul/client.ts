@@ -1,3 +1,4 @@
+import { Agent } from "node:http";
 import Consul from "consul";
 import { DrconError } from "../ui/errors.js";
 
@@ -42,15 +43,45 @@ export interface ServiceHealth {
 
 const ORDER = ["passing", "warning", "critical"];
 
+/**
+ * How long any one Consul call may take, end to end. A local Consul answers in milliseconds;
+ * one that does not answer for this long is frozen or overloaded, and a command waiting on it
+ * would hang for good. Blocking queries (watchHealth) get their own, longer deadline.
+ */
+export const CONSUL_TIMEOUT_MS = 5000;
+
+/** Consul took a connection but gave no answer in time (paused, overloaded, or wedged). */
+export class ConsulUnanswered extends DrconError {}
+
+/**
+ * The consul client hands a URL's hostname to node:http with its brackets ("[::1]"), which is
+ * then looked up as a name and not found: this agent answers that lookup with the address.
+ */
+function ipv6Agent(ip: string): Agent {
+  return new Agent({
+    keepAlive: true,
+    lookup: (_name, options, callback) => {
+      if (options.all) callback(null, [{ address: ip, family: 6 }]);
+      else callback(null, ip, 6);
+    },
+  });
+}
+
 /** The one door to Consul's HTTP API. */
 export class ConsulApi {
   private readonly client: Consul;
 
+  /** `host` as in a URL: a name, an IPv4 address, or an IPv6 address in brackets. */
   constructor(
     readonly host: string,
     readonly port: number,
+    readonly timeoutMs = CONSUL_TIMEOUT_MS,
   ) {
-    this.client = new Consul({ host, port });
+    // `timeout` (ms, from connect to the last byte) is read by papi, the HTTP layer under the
+    // consul client, for every call that sets none itself; the client's typings leave it out.
+    const ip = /^\[(.+)\]$/.exec(host)?.[1];
+    const options = { host, port, timeout: timeoutMs, ...(ip ? { agent: ipv6Agent(ip) } : {}) };
+    this.client = new Consul(options);
   }
 
   get url(): string {
@@ -59,47 +90,57 @@ export class ConsulApi {
 
   /** The leader's address, or "" while there is none. Throws when Consul does not answer. */
   async leader(): Promise<string> {
-    return String((await this.client.status.leader()) ?? "");
+    return String((await this.call("status/leader", () => this.client.status.leader())) ?? "");
   }
 
   async register(r: Registration): Promise<void> {
-    await this.client.agent.service.register({
-      id: r.id,
-      name: r.name,
-      address: r.address,
-      port: r.port,
-      tags: r.tags,
-      meta: r.meta,
-      check: {
-        name: `${r.name} on ${r.address}:${r.port}`,
-        ...checkTarget(r.check),
-        status: r.check.status,
-      },
-    });
+    await this.call("agent/service/register", () =>
+      this.client.agent.service.register({
+        id: r.id,
+        name: r.name,
+        address: r.address,
+        port: r.port,
+        tags: r.tags,
+        meta: r.meta,
+        check: {
+          name: `${r.name} on ${r.address}:${r.port}`,
+          ...checkTarget(r.check),
+          status: r.check.status,
+        },
+      }),
+    );
   }
 
   /** Sets a TTL check's status; `service:<id>` is the check of a service registered with one. */
   async setTtlStatus(serviceId: string, status: "passing" | "critical", note: string) {
     const id = `service:${serviceId}`;
-    if (status === "passing") await this.client.agent.check.pass({ id, note });
-    else await this.client.agent.check.fail({ id, note });
+    await this.call("agent/check", () =>
+      status === "passing"
+        ? this.client.agent.check.pass({ id, note })
+        : this.client.agent.check.fail({ id, note }),
+    );
   }
 
   async deregister(id: string): Promise<void> {
-    await this.client.agent.service.deregister(id);
+    await this.call("agent/service/deregister", () => this.client.agent.service.deregister(id));
   }
 
   async agentServices(): Promise<AgentService[]> {
-    return Object.values(await this.client.agent.service.list()) as AgentService[];
+    const services = await this.call("agent/services", () => this.client.agent.service.list());
+    return Object.values(services) as AgentService[];
   }
 
   async maintenance(id: string, enable: boolean, reason: string): Promise<void> {
-    await this.client.agent.service.maintenance({ id, enable, reason });
+    await this.call("agent/service/maintenance", () =>
+      this.client.agent.service.maintenance({ id, enable, reason }),
+    );
   }
 
   /** Every service carrying `tag`, by name. */
   async servicesTagged(tag: string): Promise<string[]> {
-    const all = (await this.client.catalog.service.list()) as Record<string, string[]>;
+    const all = (await this.call("catalog/services", () =>
+      this.client.catalog.service.list(),
+    )) as Record<string, string[]>;
     return Object.entries(all)
       .filter(([, tags]) => tags.includes(tag))
       .map(([name]) => name)
@@ -107,7 +148,9 @@ export class ConsulApi {
   }
 
   async health(service: string): Promise<ServiceHealth[]> {
-    return toHealth(await this.client.health.service({ service }));
+    return toHealth(
+      await this.call("health/service", () => this.client.health.service({ service })),
+    );
   }
 
   /**
@@ -131,12 +174,14 @@ export class ConsulApi {
   }
 
   async kvGet(key: string): Promise<string | undefined> {
-    const res = (await this.client.kv.get(key)) as { Value?: string } | undefined;
+    const res = (await this.call("kv", () => this.client.kv.get(key))) as
+      | { Value?: string }
+      | undefined;
     return res?.Value ?? undefined;
   }
 
   async kvSet(key: string, value: string): Promise<void> {
-    await this.client.kv.set(key, value);
+    await this.call("kv", () => this.client.kv.set(key, value));
   }
 
   /**
@@ -145,18 +190,19 @@ export class ConsulApi {
    * lock frees itself within seconds.
    */
   async withLock<T>(key: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-    const { ID: session } = (await this.client.session.create({
-      name: key,
-      ttl: "10s",
-      lockdelay: "0s",
-      behavior: "delete",
-    })) as { ID: string };
+    const { ID: session } = (await this.call("session/create", () =>
+      this.client.session.create({ name: key, ttl: "10s", lockdelay: "0s", behavior: "delete" }),
+    )) as { ID: string };
     const renew = setInterval(() => {
       this.client.session.renew(session).catch(() => {});
     }, 3000);
     try {
       const deadline = Date.now() + timeoutMs;
-      while (!(await this.client.kv.set({ key, value: String(process.pid), acquire: session }))) {
+      const acquire = () =>
+        this.call("kv", () =>
+          this.client.kv.set({ key, value: String(process.pid), acquire: session }),
+        );
+      while (!(await acquire())) {
         if (Date.now() > deadline) {
           throw new DrconError(
             `another drcon command holds ${key} after ${timeoutMs / 1000} s: wait for it to finish and run this again`,
@@ -181,6 +227,8 @@ export class ConsulApi {
         if (leader) return leader;
         last = "no leader elected yet";
       } catch (err) {
+        // Refused while it starts is expected; taking a connection and never answering is not.
+        if (err instanceof ConsulUnanswered) throw err;
         last = (err as Error).message;
       }
       await sleep(100);
@@ -189,6 +237,29 @@ export class ConsulApi {
       `Consul at ${this.url} has no leader after ${timeoutMs / 1000} s (${last}): see \`docker logs\` of the consul container`,
     );
   }
+
+  /** Runs one call, turning "no answer in time" into one line that names Consul. */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as { isTimeout?: boolean }).isTimeout) {
+        throw new ConsulUnanswered(
+          `Consul at ${this.url} did not answer within ${this.timeoutMs / 1000} s (${what}): is its container paused or overloaded? see \`docker ps\` and its \`docker logs\``,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+  }
+}
+
+/** A `.catch` that falls back to `value` on any failure but an unanswering Consul. */
+export function unlessUnanswered<T>(value: T): (err: unknown) => T {
+  return (err) => {
+    if (err instanceof ConsulUnanswered) throw err;
+    return value;
+  };
 }
 
 // The consul client sends `interval` and `timeout` only with a probing check; a TTL check has none.

@@ -14,14 +14,34 @@ export type Progress = (line: string) => void;
 
 const UNREACHABLE = new Set(["ECONNREFUSED", "ENOENT", "EACCES", "ECONNRESET", "EHOSTUNREACH"]);
 
+/**
+ * How long an engine call may go without a byte from the engine. Creating, starting and
+ * removing containers take well under a second, several under load: an engine silent for this
+ * long is stuck, and a command waiting on it would hang for good.
+ */
+export const ENGINE_TIMEOUT_MS = 30_000;
+
 /** The one door to the Docker engine: every engine call drcon makes goes through here. */
 export class DockerEngine {
   readonly endpoint: Endpoint;
+  /** Every call but the streams below: each one times out when the engine goes silent. */
   private readonly api: Docker;
+  /**
+   * Event streams stay quiet as long as nothing happens, and a build step or a pull can print
+   * nothing for minutes: these only get a deadline for the engine's first answer.
+   */
+  private readonly streams: Docker;
 
-  constructor(endpoint: Endpoint = resolveEndpoint()) {
+  constructor(
+    endpoint: Endpoint = resolveEndpoint(),
+    readonly timeoutMs = ENGINE_TIMEOUT_MS,
+  ) {
     this.endpoint = endpoint;
-    this.api = new Docker(endpoint.options);
+    this.api = new Docker({ ...endpoint.options, timeout: timeoutMs });
+    // docker-modem reads `connectionTimeout` (until the response starts); dockerode's typings
+    // leave it out.
+    const untilAnswered = { ...endpoint.options, connectionTimeout: timeoutMs };
+    this.streams = new Docker(untilAnswered);
   }
 
   async version(): Promise<{ version: string; apiVersion: string; os: string }> {
@@ -41,7 +61,7 @@ export class DockerEngine {
   }
 
   async pullImage(ref: string, progress: Progress): Promise<void> {
-    const stream = await this.call(() => this.api.pull(ref));
+    const stream = await this.call(() => this.streams.pull(ref));
     await this.follow(stream, progress);
   }
 
@@ -61,7 +81,7 @@ export class DockerEngine {
         await cp(source, join(dir, name));
       }
       const stream = await this.call(() =>
-        this.api.buildImage(
+        this.streams.buildImage(
           { context: dir, src: ["."] },
           { t: options.tag, buildargs: options.buildargs, labels: options.labels, rm: true },
         ),
@@ -72,10 +92,15 @@ export class DockerEngine {
     }
   }
 
-  async ensureNetwork(name: string, labels: Record<string, string>): Promise<boolean> {
+  /** The network's id, creating it when missing; `created` tells which. */
+  async ensureNetwork(
+    name: string,
+    labels: Record<string, string>,
+  ): Promise<{ id: string; created: boolean }> {
     const existing = await this.call(() => this.api.listNetworks({ filters: { name: [name] } }));
-    if (existing.some((n) => n.Name === name)) return false;
-    await this.call(() =>
+    const found = existing.find((n) => n.Name === name);
+    if (found) return { id: found.Id, created: false };
+    const network = await this.call(() =>
       this.api.createNetwork({
         Name: name,
         Driver: "bridge",
@@ -83,7 +108,7 @@ export class DockerEngine {
         CheckDuplicate: true,
       }),
     );
-    return true;
+    return { id: network.id, created: true };
   }
 
   async ensureVolume(name: string, labels: Record<string, string>): Promise<boolean> {
@@ -130,11 +155,21 @@ export class DockerEngine {
   }
 
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
-    await this.ignoreGone(() => this.api.getContainer(id).stop({ t: timeoutSeconds }));
+    const api = this.waitingForStop(timeoutSeconds);
+    await this.ignoreGone(() => api.getContainer(id).stop({ t: timeoutSeconds }));
   }
 
   async restartContainer(id: string, timeoutSeconds: number): Promise<void> {
-    await this.call(() => this.api.getContainer(id).restart({ t: timeoutSeconds }));
+    const api = this.waitingForStop(timeoutSeconds);
+    await this.call(() => api.getContainer(id).restart({ t: timeoutSeconds }));
+  }
+
+  /** A stop answers once the container exits, up to `timeoutSeconds` later: a longer deadline. */
+  private waitingForStop(timeoutSeconds: number): Docker {
+    return new Docker({
+      ...this.endpoint.options,
+      timeout: timeoutSeconds * 1000 + this.timeoutMs,
+    });
   }
 
   async killContainer(id: string, signal: string): Promise<void> {
@@ -150,6 +185,19 @@ export class DockerEngine {
     await this.ignoreGone(() => this.api.getNetwork(id).remove());
   }
 
+  /** Every container attached to a network, whoever made it. */
+  async networkContainers(id: string): Promise<Array<{ id: string; name: string }>> {
+    const info = await this.call(() => this.api.getNetwork(id).inspect());
+    return Object.entries(info.Containers ?? {}).map(([cid, c]) => ({ id: cid, name: c.Name }));
+  }
+
+  /** Detaches a container from a network; it keeps running. */
+  async disconnectContainer(networkId: string, containerId: string): Promise<void> {
+    await this.ignoreGone(() =>
+      this.api.getNetwork(networkId).disconnect({ Container: containerId, Force: true }),
+    );
+  }
+
   async removeVolume(name: string): Promise<void> {
     await this.ignoreGone(() => this.api.getVolume(name).remove());
   }
@@ -160,7 +208,7 @@ export class DockerEngine {
    */
   async *events(filters: Record<string, string[]>, since?: number): AsyncGenerator<EngineEvent> {
     const stream = (await this.call(() =>
-      this.api.getEvents({ filters, ...(since !== undefined ? { since } : {}) }),
+      this.streams.getEvents({ filters, ...(since !== undefined ? { since } : {}) }),
     )) as NodeJS.ReadableStream;
     let buffer = "";
     for await (const chunk of stream) {
@@ -216,10 +264,18 @@ export class DockerEngine {
 
   /** Runs an engine call, turning "no engine there" into one line that says how to fix it. */
   private async call<T>(fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
     try {
       return await fn();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      // docker-modem ends a silent call by destroying its socket: a reset after the timeout.
+      if (code === "ECONNRESET" && Date.now() - started >= this.timeoutMs) {
+        throw new DrconError(
+          `the Docker engine at ${this.endpoint.url} did not answer within ${this.timeoutMs / 1000} s: is it overloaded or stuck? see \`docker info\``,
+          { cause: err },
+        );
+      }
       if (code && UNREACHABLE.has(code)) {
         throw new DrconError(
           `Cannot reach the Docker engine at ${this.endpoint.url} (${this.endpoint.source}: ${code}): start Docker, or set DOCKER_HOST to your engine's socket`,

@@ -11,6 +11,8 @@ export type Log = (level: "info" | "warn" | "error", msg: string, fields?: objec
 
 export interface AgentOptions {
   stack: string;
+  /** Signs every registration, so that the LB routes only this registrator's (see lbSpec). */
+  routeKey: string;
   network: string;
   resyncMs: number;
   heartbeatMs: number;
@@ -22,6 +24,12 @@ export interface AgentOptions {
 // A slow starter is probed this long before it is registered critical for Consul's check to take.
 const PROBE_FOR_MS = 5000;
 const PROBE_EVERY_MS = 25;
+// One step of one container's work: an inspect, a probe and a few Consul calls, each with its own
+// deadline. Past this the container's chain moves on, so nothing can hold its later steps for good.
+const STEP_DEADLINE_MS = 60_000;
+// A resync waits this long for the containers' work, then records itself anyway (naming who is
+// still busy): one container that is slow to answer must not hold up the sync `up` waits for.
+const RESYNC_WAIT_MS = 8000;
 
 export class RegistratorAgent {
   /** Per container: its Consul work runs in order, one step after another. */
@@ -32,6 +40,8 @@ export class RegistratorAgent {
   /** Registrations waiting for their port to answer, so that one is probed by one loop only. */
   private readonly probing = new Set<string>();
   private consulDown = false;
+  /** A heartbeat waits up to Consul's call timeout: the next one skips rather than piling up. */
+  private beating = false;
   private stopped = false;
 
   constructor(
@@ -76,7 +86,15 @@ export class RegistratorAgent {
         ...this.own(services).map((s) => s.Meta?.[META.container] ?? ""),
       ]);
       ids.delete("");
-      await Promise.all([...ids].map((id) => this.enqueue(id, () => this.apply(id, force))));
+      // A container whose work is under way is left to it (a forced resync queues behind it):
+      // resyncs that come faster than a slow container's work must not pile up on its chain.
+      const work = [...ids]
+        .filter((id) => force || !this.chains.has(id))
+        .map((id) => this.enqueue(id, () => this.apply(id, force)));
+      if (!(await settlesWithin(Promise.all(work), RESYNC_WAIT_MS))) {
+        const busy = [...ids].filter((id) => this.chains.has(id)).map((id) => id.slice(0, 12));
+        this.options.log("warn", "resync recorded with containers still busy", { busy });
+      }
       const registered = this.own(await this.consul.agentServices()).length;
       await this.consul.kvSet(
         SYNC_KEY,
@@ -148,6 +166,16 @@ export class RegistratorAgent {
   }
 
   private async heartbeat(): Promise<void> {
+    if (this.beating) return;
+    this.beating = true;
+    try {
+      await this.beat();
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  private async beat(): Promise<void> {
     const up = await this.consul
       .leader()
       .then((leader) => leader !== "")
@@ -161,7 +189,12 @@ export class RegistratorAgent {
   }
 
   private enqueue(id: string, step: () => Promise<void>): Promise<void> {
-    const next = (this.chains.get(id) ?? Promise.resolve()).then(step).catch((err: Error) => {
+    const bounded = async () => {
+      if (!(await settlesWithin(step(), STEP_DEADLINE_MS))) {
+        throw new Error(`gave up after ${STEP_DEADLINE_MS / 1000} s; the next step goes on`);
+      }
+    };
+    const next = (this.chains.get(id) ?? Promise.resolve()).then(bounded).catch((err: Error) => {
       this.options.log("error", "registration step failed", { container: id, error: err.message });
     });
     this.chains.set(id, next);
@@ -178,7 +211,7 @@ export class RegistratorAgent {
       return;
     }
     const facts = factsOf(details, this.options.network);
-    const { registrations, refused } = registrationsFor(facts, this.options.stack);
+    const { registrations, refused } = registrationsFor(facts, this.options);
     this.reportRefusals(facts, refused);
     const existing = new Map(
       this.own(await this.consul.agentServices())
@@ -283,6 +316,19 @@ export function factsOf(details: ContainerDetails, network: string): ContainerFa
     health:
       health === "healthy" || health === "unhealthy" || health === "starting" ? health : undefined,
   };
+}
+
+/** Whether `work` settles within `ms` (rejects when it fails in time); it runs on either way. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function withStatus(r: Registration, status: "passing" | "critical"): Registration {

@@ -2,6 +2,7 @@
 // one JSON object per log line.
 import { ConsulApi } from "../consul/client.js";
 import { DockerEngine } from "../docker/engine.js";
+import { ROUTE_KEY_ENV } from "../stack/components.js";
 import { type Log, RegistratorAgent } from "./agent.js";
 
 const log: Log = (level, msg, fields = {}) => {
@@ -24,6 +25,7 @@ const network = process.env.DRCON_NETWORK ?? stack;
 const [host = "127.0.0.1", port = "8500"] = required("CONSUL_HTTP_ADDR").split(":");
 const agent = new RegistratorAgent(new DockerEngine(), new ConsulApi(host, Number(port)), {
   stack,
+  routeKey: required(ROUTE_KEY_ENV),
   network,
   resyncMs: Number(process.env.DRCON_RESYNC_SECONDS ?? 10) * 1000,
   heartbeatMs: 1000,

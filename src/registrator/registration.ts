@@ -1,7 +1,7 @@
 // Container -> Consul registrations, following gliderlabs/registrator's SERVICE_* conventions
 // in its `-internal` mode (the container's address on the stack network, its exposed ports).
 // Pure: the agent feeds it what Docker reports and applies what comes out.
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import type { Registration } from "../consul/client.js";
 import { dnsLabelProblem } from "../stack/names.js";
 
@@ -41,6 +41,8 @@ export const META = {
   started: "drcon_started",
   /** Hash of the registration, so a resync re-registers only what changed. */
   hash: "drcon_hash",
+  /** HMAC of the registration's id, address and port under the stack's route key (signed). */
+  signature: "drcon_sig",
 } as const;
 
 export interface Mapping {
@@ -54,9 +56,15 @@ const TAG = /^[A-Za-z0-9][A-Za-z0-9._:=-]{0,62}$/;
 const HTTP_PATH = /^\/[A-Za-z0-9._~/%-]*$/;
 
 /** What a container asks for, as registrations; `stack` marks them as this registrator's. */
+/** Whose registrations these are: the stack, and the key its registrations are signed with. */
+export interface Owner {
+  stack: string;
+  routeKey: string;
+}
+
 export function registrationsFor(
   container: ContainerFacts,
-  stack: string,
+  { stack, routeKey }: Owner,
   defaults: CheckDefaults = CHECK_DEFAULTS,
 ): Mapping {
   const vars = serviceVars(container);
@@ -66,9 +74,10 @@ export function registrationsFor(
     .map((p) => Number(p.split("/")[0]))
     .sort((a, b) => a - b);
   const declared = vars.SERVICE_NAME !== undefined || ports.some((p) => vars[`SERVICE_${p}_NAME`]);
-  if (!declared || truthy(vars.SERVICE_IGNORE)) return { registrations: [], refused };
-  if (!container.address) {
-    return { registrations: [], refused: ["it has no address on the stack network"] };
+  // Off the stack network it is another stack's (the engine's events cover every container):
+  // not this registrator's to register, nor to log about.
+  if (!declared || truthy(vars.SERVICE_IGNORE) || !container.address) {
+    return { registrations: [], refused };
   }
   if (ports.length === 0) return { registrations: [], refused: ["it exposes no TCP port"] };
 
@@ -77,10 +86,12 @@ export function registrationsFor(
     const get = (key: string): string | undefined =>
       vars[`SERVICE_${port}_${key}`] ?? vars[`SERVICE_${key}`];
     if (truthy(vars[`SERVICE_${port}_IGNORE`])) continue;
-    const specific = vars[`SERVICE_${port}_NAME`];
-    // As registrator does: one generic name over several ports gets the port as a suffix.
+    const generic = vars.SERVICE_NAME;
+    // As registrator does: one generic name over several ports gets the port as a suffix; with
+    // no generic name, only the ports named one by one are registered.
     const name =
-      specific ?? (ports.length > 1 ? `${vars.SERVICE_NAME}-${port}` : vars.SERVICE_NAME);
+      vars[`SERVICE_${port}_NAME`] ??
+      (generic !== undefined && ports.length > 1 ? `${generic}-${port}` : generic);
     if (name === undefined) continue;
     const problem = dnsLabelProblem(name);
     if (problem) {
@@ -109,6 +120,7 @@ export function registrationsFor(
       },
       check,
     };
+    registration.meta[META.signature] = signature(registration, routeKey);
     registration.meta[META.hash] = hashOf(registration);
     registrations.push(registration);
   }
@@ -185,6 +197,14 @@ function splitList(value: string | undefined): string[] {
 }
 
 /** Everything but the check's current status: a status change alone is not a new definition. */
+/**
+ * What the LB template recomputes (consul-template's hmacSHA256Hex) before it routes anything: a
+ * registration written into Consul by anyone without the key is never routed.
+ */
+export function signature(r: Pick<Registration, "id" | "address" | "port">, key: string): string {
+  return createHmac("sha256", key).update(`${r.id}|${r.address}:${r.port}`).digest("hex");
+}
+
 function hashOf(r: Registration): string {
   const { status: _status, ...check } = r.check;
   const stable = { ...r, check, meta: { ...r.meta, [META.hash]: "" } };

@@ -3,12 +3,53 @@
 import { createHash } from "node:crypto";
 import type { Config, ServiceConfig } from "../config/schema.js";
 import type { ContainerSpec } from "../docker/engine.js";
-import { containerName, instanceLabels, instanceName, stackLabels, volumeName } from "./names.js";
+import {
+  containerName,
+  instanceLabels,
+  instanceName,
+  LABELS,
+  stackLabels,
+  volumeName,
+} from "./names.js";
 
 export const CONSUL_HTTP_PORT = 8500;
 export const LB_HTTP_PORT = 80;
 export const SPEC_LABEL = "io.drcon.spec";
 export const SYNC_KEY = "drcon/registrator/synced";
+/**
+ * How long a component or instance gets to stop by its own stop signal before SIGKILL: nginx's
+ * graceful stop (STOPSIGNAL SIGQUIT) finishes the requests it holds within this time.
+ */
+export const GRACEFUL_STOP_S = 10;
+/** The variable that gives the registrator and the LB the key registrations are signed with. */
+export const ROUTE_KEY_ENV = "DRCON_ROUTE_KEY";
+
+/** What the registrator writes under SYNC_KEY after each full sync. */
+export interface SyncRecord {
+  at: string;
+  registered: number;
+}
+
+/**
+ * The sync record, or undefined when the key is missing or holds anything else: the key is
+ * writable by anyone who reaches Consul, so a bad value means "unknown", never a crash.
+ */
+export function parseSyncRecord(raw: string | undefined): SyncRecord | undefined {
+  if (!raw) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  const { at, registered } = value as Record<string, unknown>;
+  if (typeof at !== "string" || Number.isNaN(Date.parse(at))) return undefined;
+  if (typeof registered !== "number" || !Number.isInteger(registered) || registered < 0) {
+    return undefined;
+  }
+  return { at, registered };
+}
 
 // `always`, not `unless-stopped`: after an engine crash the engine marks every container as
 // stopped by hand, and `unless-stopped` then never starts them again (moby #31735). `docker
@@ -61,6 +102,7 @@ export function registratorSpec(
   config: Config,
   image: string,
   dockerSocket: string,
+  routeKey: string,
 ): ContainerSpec {
   const stack = config.stack;
   return withHash({
@@ -69,6 +111,7 @@ export function registratorSpec(
     Env: [
       `DRCON_STACK=${stack}`,
       `DRCON_NETWORK=${stack}`,
+      `${ROUTE_KEY_ENV}=${routeKey}`,
       `CONSUL_HTTP_ADDR=${containerName(stack, "consul")}:${CONSUL_HTTP_PORT}`,
     ],
     Labels: stackLabels(stack, "registrator"),
@@ -80,7 +123,11 @@ export function registratorSpec(
   });
 }
 
-export function lbSpec(config: Config, image: string): ContainerSpec {
+/**
+ * `routeKey` (the stack network's id, known to Docker's users but not to a container on the
+ * network) signs every registration the registrator makes: the LB routes only what it signed.
+ */
+export function lbSpec(config: Config, image: string, routeKey: string): ContainerSpec {
   const stack = config.stack;
   return withHash({
     name: containerName(stack, "lb"),
@@ -88,6 +135,10 @@ export function lbSpec(config: Config, image: string): ContainerSpec {
     Env: [
       `CONSUL_HTTP_ADDR=${containerName(stack, "consul")}:${CONSUL_HTTP_PORT}`,
       `DRCON_DEFAULT_SERVICE=${config.defaultService}`,
+      // The template routes only registrations carrying this stack's name (the registrator's meta)
+      // and the registrator's signature.
+      `DRCON_STACK=${stack}`,
+      `${ROUTE_KEY_ENV}=${routeKey}`,
     ],
     Labels: stackLabels(stack, "lb"),
     ExposedPorts: { [`${LB_HTTP_PORT}/tcp`]: {} },
@@ -104,7 +155,8 @@ export function lbSpec(config: Config, image: string): ContainerSpec {
 /**
  * One instance of a service. It declares itself with registrator's SERVICE_* conventions, like
  * a container a person starts by hand, and publishes no host port: the LB reaches it on the
- * stack network.
+ * stack network. It names only the configured port (SERVICE_<port>_NAME, no SERVICE_NAME): an
+ * image that exposes other ports too is registered under the service's name on that port alone.
  */
 export function instanceSpec(
   config: Config,
@@ -112,18 +164,29 @@ export function instanceSpec(
   svc: ServiceConfig,
   index: number,
 ): ContainerSpec {
+  // drcon decides what the instance is registered as; the service's own env cannot rename it.
+  const { SERVICE_NAME: _ignored, ...own } = svc.env;
   const env = {
-    ...svc.env,
-    SERVICE_NAME: service,
+    ...own,
+    [`SERVICE_${svc.port}_NAME`]: service,
     ...(svc.healthPath ? { SERVICE_CHECK_HTTP: svc.healthPath } : {}),
   };
   return {
     name: instanceName(config.stack, service, index),
     Image: svc.image,
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    Labels: instanceLabels(config.stack, service, index),
+    Labels: { ...instanceLabels(config.stack, service, index), ...serviceLabels(svc) },
     ExposedPorts: { [`${svc.port}/tcp`]: {} },
     HostConfig: { NetworkMode: config.stack, RestartPolicy: RESTART_POLICY },
+  };
+}
+
+/** The service's settings that an instance carries as labels (read by serviceFromLabels). */
+export function serviceLabels(svc: ServiceConfig): Record<string, string> {
+  return {
+    [LABELS.image]: svc.image,
+    [LABELS.port]: String(svc.port),
+    ...(svc.healthPath ? { [LABELS.healthPath]: svc.healthPath } : {}),
   };
 }
 

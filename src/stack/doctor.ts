@@ -1,7 +1,7 @@
 import type { Config } from "../config/schema.js";
 import type { EngineSocket } from "../docker/connection.js";
 import { DockerEngine } from "../docker/engine.js";
-import { isPortFree } from "./ports.js";
+import { hostPort, isPortFree } from "./ports.js";
 
 export interface DoctorReport {
   engine: { url: string; source: string; version: string; apiVersion: string; os: string };
@@ -45,7 +45,7 @@ export async function runDoctor(
   const ports = await Promise.all(
     wanted.map(async (p) => ({
       name: p.name,
-      address: `${config.hostIp}:${p.port}`,
+      address: hostPort(config.hostIp, p.port),
       free: await isPortFree(config.hostIp, p.port),
     })),
   );

@@ -1,5 +1,7 @@
 // Names that end up in Docker, Consul and nginx. Everything here is validated, so that no
 // name taken from a config file, a flag or a container's environment can inject configuration.
+import type { ContainerSummary } from "../docker/engine.js";
+import { DrconError } from "../ui/errors.js";
 
 /** A DNS label: what Consul, nginx server_names and Docker all accept without escaping. */
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -9,6 +11,11 @@ export const LABELS = {
   role: "io.drcon.role",
   service: "io.drcon.service",
   instance: "io.drcon.instance",
+  // What drcon needs to make more instances of a service, carried by each instance, so that a
+  // service added with `scale NAME=N --image IMG` needs no drcon.yml entry afterwards.
+  image: "io.drcon.image",
+  port: "io.drcon.port",
+  healthPath: "io.drcon.health-path",
 } as const;
 
 export type Role = "consul" | "registrator" | "lb" | "instance";
@@ -53,4 +60,16 @@ export function instanceLabels(
     [LABELS.service]: service,
     [LABELS.instance]: String(index),
   };
+}
+
+/** A container holds a name drcon needs but drcon did not make it: never touched, refused. */
+export function notMadeByDrcon(name: string): DrconError {
+  return new DrconError(
+    `a container named ${name} exists that drcon did not make: remove or rename it, or use another --stack`,
+  );
+}
+
+/** A container's name as the user sees it (without Docker's leading slash). */
+export function nameOf(c: ContainerSummary): string {
+  return c.Names[0]?.replace(/^\//, "") ?? c.Id.slice(0, 12);
 }

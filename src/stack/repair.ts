@@ -3,32 +3,15 @@
 // no longer reaching the engine or Consul).
 import type { ConsulApi } from "../consul/client.js";
 import type { ContainerSummary } from "../docker/engine.js";
-import { SYNC_KEY } from "./components.js";
+import { parseSyncRecord, SYNC_KEY, type SyncRecord } from "./components.js";
 import { fetchRoutes } from "./lb-routes.js";
-import { LABELS } from "./names.js";
+import { LABELS, nameOf } from "./names.js";
 import type { StackRuntime } from "./runtime.js";
 import { waitFor } from "./wait.js";
 
 /** The registrator syncs every 10 s: a last sync older than this means it is stuck. */
 export const SYNC_STALE_MS = 30_000;
 const RESYNC_GRACE_MS = 12_000;
-
-export interface SyncRecord {
-  at: string;
-  registered: number;
-}
-
-/** The registrator's sync record as stored in Consul; undefined when absent or unreadable. */
-export function parseSync(raw: string | undefined): SyncRecord | undefined {
-  if (!raw) return undefined;
-  try {
-    const value = JSON.parse(raw) as Partial<SyncRecord>;
-    if (typeof value.at !== "string" || Number.isNaN(Date.parse(value.at))) return undefined;
-    return { at: value.at, registered: Number(value.registered ?? 0) };
-  } catch {
-    return undefined;
-  }
-}
 
 export function syncAgeMs(sync: SyncRecord, now: number): number {
   return Math.max(0, now - Date.parse(sync.at));
@@ -53,7 +36,7 @@ export async function restartStaleRegistrator(
   consul: ConsulApi,
   name: string,
 ): Promise<boolean> {
-  const read = async () => parseSync(await consul.kvGet(SYNC_KEY));
+  const read = async () => parseSyncRecord(await consul.kvGet(SYNC_KEY));
   const fresh = (sync: SyncRecord | undefined) =>
     sync && syncAgeMs(sync, Date.now()) <= SYNC_STALE_MS ? sync : undefined;
   const sync = await read();
@@ -94,8 +77,4 @@ export async function startStoppedInstances(
     }),
   );
   return stopped.map(nameOf).sort();
-}
-
-export function nameOf(c: ContainerSummary): string {
-  return c.Names[0]?.replace(/^\//, "") ?? c.Id.slice(0, 12);
 }

@@ -4,7 +4,7 @@ import { type ContainerSummary, DockerEngine } from "../docker/engine.js";
 import { DrconError } from "../ui/errors.js";
 import { CONSUL_HTTP_PORT, LB_HTTP_PORT } from "./components.js";
 import { LABELS, type Role } from "./names.js";
-import { reachableHost } from "./ports.js";
+import { httpUrl, urlHost } from "./ports.js";
 
 /** Where a running stack's published ports are, read off its containers. */
 export interface StackEndpoints {
@@ -39,11 +39,8 @@ export class StackRuntime {
       const flag = this.name === "drcon" ? "" : ` --stack ${this.name}`;
       throw new DrconError(`stack ${this.name} is not up: run \`drcon up${flag}\` first`);
     }
-    return {
-      consul: new ConsulApi(consul.host, consul.port),
-      consulUrl: `http://${consul.host}:${consul.port}`,
-      lbUrl: `http://${lb.host}:${lb.port}`,
-    };
+    const consulApi = new ConsulApi(urlHost(consul.ip), consul.port);
+    return { consul: consulApi, consulUrl: consulApi.url, lbUrl: httpUrl(lb.ip, lb.port) };
   }
 }
 
@@ -51,9 +48,9 @@ export function published(
   containers: ContainerSummary[],
   role: Role,
   privatePort: number,
-): { host: string; port: number } | undefined {
+): { ip: string; port: number } | undefined {
   const container = containers.find((c) => c.Labels[LABELS.role] === role);
   const binding = container?.Ports.find((p) => p.PrivatePort === privatePort && p.PublicPort);
   if (!binding) return undefined;
-  return { host: reachableHost(binding.IP || "127.0.0.1"), port: binding.PublicPort };
+  return { ip: binding.IP || "127.0.0.1", port: binding.PublicPort };
 }

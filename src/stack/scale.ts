@@ -5,8 +5,9 @@ import { engineMessage, statusOf } from "../docker/engine.js";
 import { DrconError } from "../ui/errors.js";
 import { instanceSpec } from "./components.js";
 import { ensureImage } from "./images.js";
-import { type Instance, listInstances } from "./instances.js";
+import { type Instance, listInstances, refuseForeignHolder } from "./instances.js";
 import { fetchRoutes } from "./lb-routes.js";
+import { instanceName } from "./names.js";
 import type { StackEndpoints, StackRuntime } from "./runtime.js";
 import { planScale, type ScaleRequest } from "./scale-plan.js";
 import { waitFor } from "./wait.js";
@@ -51,6 +52,14 @@ export function scaleTasks(
           stopped: plan.stop,
           removed: plan.remove,
         };
+        // Before anything changes: a name held by a container drcon did not make is refused.
+        for (const index of plan.start) {
+          await refuseForeignHolder(
+            runtime,
+            instanceName(runtime.name, req.service, index),
+            req.service,
+          );
+        }
         ctx.results.push(result);
         const byName = new Map(existing.map((i) => [i.name, i]));
         for (const name of plan.remove) {
@@ -69,7 +78,7 @@ export function scaleTasks(
             title: `start ${instanceSpec(runtime.config, req.service, svc, index).name}`,
             task: async (_c: Ctx, sub: { title: string }) => {
               const spec = instanceSpec(runtime.config, req.service, svc, index);
-              const started = await startInstance(runtime, spec);
+              const started = await startInstance(runtime, req.service, spec);
               if (!started) {
                 sub.title = `${spec.name} (already made by another drcon)`;
                 return;
@@ -104,13 +113,18 @@ export function scaleTasks(
 /** Creates and starts one instance; undefined when another drcon made it first (name taken). */
 async function startInstance(
   runtime: StackRuntime,
+  service: string,
   spec: ReturnType<typeof instanceSpec>,
 ): Promise<string | undefined> {
   let id: string;
   try {
     id = await runtime.engine.createContainer(spec);
   } catch (err) {
-    if (statusOf(err) === 409) return undefined;
+    if (statusOf(err) === 409) {
+      // Taken since the plan was made: by a concurrent drcon, or refused.
+      await refuseForeignHolder(runtime, spec.name, service);
+      return undefined;
+    }
     throw new DrconError(`could not create ${spec.name}: ${engineMessage(err)}`, { cause: err });
   }
   try {

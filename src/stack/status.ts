@@ -1,9 +1,9 @@
-import type { ConsulApi, ServiceHealth } from "../consul/client.js";
+import { type ConsulApi, type ServiceHealth, unlessUnanswered } from "../consul/client.js";
 import type { ContainerSummary } from "../docker/engine.js";
-import { SYNC_KEY } from "./components.js";
+import { parseSyncRecord, SYNC_KEY } from "./components.js";
 import { fetchRoutes, type LbRoutes } from "./lb-routes.js";
-import { LABELS, type Role } from "./names.js";
-import { nameOf, parseSync, SYNC_STALE_MS, stoppedInstances, syncAgeMs } from "./repair.js";
+import { LABELS, nameOf, type Role } from "./names.js";
+import { SYNC_STALE_MS, stoppedInstances, syncAgeMs } from "./repair.js";
 import type { StackRuntime } from "./runtime.js";
 
 export interface ComponentStatus {
@@ -63,27 +63,21 @@ export async function runStatus(runtime: StackRuntime, now = Date.now()): Promis
   }
   const endpoints = await runtime.endpoints();
   const { consul } = endpoints;
-  const [leader, rawSync, routes] = await Promise.all([
-    consul.leader().catch(() => ""),
+  const [leader, synced, routes] = await Promise.all([
+    // A Consul that does not answer fails the command in one line rather than showing a guess.
+    consul.leader().catch(unlessUnanswered("")),
     consul.kvGet(SYNC_KEY).catch(() => undefined),
     fetchRoutes(endpoints.lbUrl).catch(() => undefined),
   ]);
-  const sync = parseSync(rawSync);
-  const syncAge = sync ? syncAgeMs(sync, now) : undefined;
-  const stale = syncAge === undefined || syncAge > SYNC_STALE_MS;
   setHealth(components, "consul", leader ? `leader ${leader}` : "no leader");
-  setHealth(
-    components,
-    "registrator",
-    syncAge === undefined
-      ? "not synced"
-      : `${stale ? "sync stale: last" : "synced"} ${Math.round(syncAge / 1000)} s ago`,
-  );
+  const record = parseSyncRecord(synced);
+  const syncAge = record ? syncAgeMs(record, now) : undefined;
+  setHealth(components, "registrator", syncHealth(synced, syncAge));
   setHealth(components, "lb", routes ? "answering" : "not answering");
-  if (leader && stale) {
-    attention.unshift(
-      `the registrator ${syncAge === undefined ? "has recorded no sync" : `has not synced for ${Math.round(syncAge / 1000)} s`}: \`${upCommand(runtime.name)}\` restarts it`,
-    );
+  if (leader && (syncAge === undefined || syncAge > SYNC_STALE_MS)) {
+    const since =
+      syncAge === undefined ? "has recorded no sync" : `has not synced for ${seconds(syncAge)} s`;
+    attention.unshift(`the registrator ${since}: \`${upCommand(runtime.name)}\` restarts it`);
   }
   const services = await serviceStatuses(runtime, consul, containers, routes);
   return {
@@ -122,10 +116,13 @@ async function serviceStatuses(
   routes: LbRoutes | undefined,
 ): Promise<StatusReport["services"]> {
   const registered = (await consul?.servicesTagged("drcon").catch(() => [])) ?? [];
-  const made = containers.map((c) => c.Labels[LABELS.service]).filter((n) => n !== undefined);
-  const names = [
-    ...new Set([...Object.keys(runtime.config.services), ...registered, ...made]),
-  ].sort();
+  // Services added with `scale --image` are in no config: their instances' labels name them.
+  const labelled = containers
+    .filter((c) => c.Labels[LABELS.role] === "instance")
+    .map((c) => c.Labels[LABELS.service] ?? "");
+  const names = [...new Set([...Object.keys(runtime.config.services), ...registered, ...labelled])]
+    .filter(Boolean)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const health = (await consul?.health(name).catch(() => [] as ServiceHealth[])) ?? [];
@@ -158,7 +155,27 @@ async function serviceStatuses(
   );
 }
 
+/** Why a stack is not up, in one line that says what to run. */
+export function notUpMessage(report: StatusReport): string {
+  const stopped = report.components.filter((c) => c.state !== "running");
+  const why = stopped.length
+    ? stopped.map((c) => `${c.role} ${c.state}`)
+    : report.components.map((c) => `${c.role}: ${c.health}`);
+  return `stack ${report.stack} is not up (${why.join(", ")}): run \`${upCommand(report.stack)}\``;
+}
+
 function setHealth(components: ComponentStatus[], role: ComponentStatus["role"], health: string) {
   const c = components.find((x) => x.role === role);
   if (c) c.health = health;
+}
+
+/** The registrator's last full sync, as the status table shows it. */
+function syncHealth(raw: string | undefined, syncAge: number | undefined): string {
+  if (!raw) return "not synced";
+  if (syncAge === undefined) return "sync unknown (unreadable record)";
+  return `${syncAge > SYNC_STALE_MS ? "sync stale: last" : "synced"} ${seconds(syncAge)} s ago`;
+}
+
+function seconds(ms: number): number {
+  return Math.round(ms / 1000);
 }

@@ -5,21 +5,20 @@ import { DrconError } from "../ui/errors.js";
 import {
   type BuiltImages,
   consulSpec,
+  GRACEFUL_STOP_S,
   lbSpec,
+  parseSyncRecord,
   registratorSpec,
   SPEC_LABEL,
   SYNC_KEY,
+  type SyncRecord,
 } from "./components.js";
 import { builtImageTags, ensureBuilt, ensureImage } from "./images.js";
 import { fetchRoutes } from "./lb-routes.js";
-import { LABELS, stackLabels, volumeName } from "./names.js";
-import { isPortFree, reachableHost } from "./ports.js";
-import {
-  parseSync,
-  restartStaleRegistrator,
-  type SyncRecord,
-  startStoppedInstances,
-} from "./repair.js";
+import { LABELS, notMadeByDrcon, stackLabels, volumeName } from "./names.js";
+import { checkPorts } from "./port-check.js";
+import { hostPort, httpUrl, urlHost } from "./ports.js";
+import { restartStaleRegistrator, startStoppedInstances } from "./repair.js";
 import type { StackRuntime } from "./runtime.js";
 import { READY_TIMEOUT_MS, waitFor } from "./wait.js";
 
@@ -32,6 +31,8 @@ export interface UpResult {
 
 interface UpContext {
   images?: BuiltImages;
+  /** The stack network's id: the key the registrator signs registrations with (routeKeyOf). */
+  routeKey?: string;
   /** What this run made, newest last: removed again if the run fails. */
   created: Array<{ kind: "container" | "network" | "volume"; id: string }>;
   changed: string[];
@@ -41,9 +42,8 @@ interface UpContext {
 export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
   const { config, engine } = runtime;
   const stack = config.stack;
-  const host = reachableHost(config.hostIp);
-  const consul = new ConsulApi(host, config.ports.consul);
-  const lbUrl = `http://${host}:${config.ports.lb}`;
+  const consul = new ConsulApi(urlHost(config.hostIp), config.ports.consul);
+  const lbUrl = httpUrl(config.hostIp, config.ports.lb);
 
   return [
     {
@@ -56,22 +56,8 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
     {
       title: "Ports",
       task: async (_ctx, task) => {
-        const running = await runningSpecs(runtime);
-        const wanted = [
-          { name: "load balancer", port: config.ports.lb, spec: lbSpec(config, "") },
-          { name: "consul", port: config.ports.consul, spec: consulSpec(config) },
-        ];
-        for (const w of wanted) {
-          // Our own running container holds the port: nothing to check.
-          if (running.has(w.spec.name)) continue;
-          if (!(await isPortFree(config.hostIp, w.port))) {
-            const flag = w.name === "consul" ? "--consul-port" : "--port";
-            throw new DrconError(
-              `${config.hostIp}:${w.port} (${w.name}) is already in use: free it, or choose another port with ${flag}`,
-            );
-          }
-        }
-        task.title = `Ports ${config.hostIp}:${config.ports.lb} and :${config.ports.consul}`;
+        await checkPorts(runtime);
+        task.title = `Ports ${hostPort(config.hostIp, config.ports.lb)} and :${config.ports.consul}`;
       },
     },
     {
@@ -120,7 +106,9 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
     {
       title: `Network ${stack}`,
       task: async (ctx, task) => {
-        if (await engine.ensureNetwork(stack, stackLabels(stack, "consul"))) {
+        const network = await engine.ensureNetwork(stack, stackLabels(stack, "consul"));
+        ctx.routeKey = network.id;
+        if (network.created) {
           ctx.created.push({ kind: "network", id: stack });
           ctx.changed.push(`network ${stack}`);
         } else task.title = `Network ${stack} (present)`;
@@ -143,7 +131,12 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
       title: "Registrator",
       task: async (ctx, task) => {
         const socket = await engine.socketForContainers();
-        const spec = registratorSpec(config, requireImages(ctx).registrator, socket.path);
+        const spec = registratorSpec(
+          config,
+          requireImages(ctx).registrator,
+          socket.path,
+          requireRouteKey(ctx),
+        );
         let did: string = await ensureContainer(runtime, ctx, spec);
         if (did === "running" && (await restartStaleRegistrator(runtime, consul, spec.name))) {
           did = "restarted: its sync was stale";
@@ -162,7 +155,11 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
     {
       title: "Load balancer",
       task: async (ctx, task) => {
-        const did = await ensureContainer(runtime, ctx, lbSpec(config, requireImages(ctx).lb));
+        const did = await ensureContainer(
+          runtime,
+          ctx,
+          lbSpec(config, requireImages(ctx).lb, requireRouteKey(ctx)),
+        );
         await waitFor(() => fetchRoutes(lbUrl), "the load balancer to answer");
         task.title = `Load balancer at ${lbUrl} (${did})`;
       },
@@ -192,12 +189,12 @@ export async function runUp(
     await rollback(runtime, ctx);
     throw err;
   }
-  const host = reachableHost(runtime.config.hostIp);
+  const { hostIp, ports } = runtime.config;
   return {
     stack: runtime.name,
     changed: ctx.changed,
-    lbUrl: `http://${host}:${runtime.config.ports.lb}`,
-    consulUrl: `http://${host}:${runtime.config.ports.consul}`,
+    lbUrl: httpUrl(hostIp, ports.lb),
+    consulUrl: httpUrl(hostIp, ports.consul),
   };
 }
 
@@ -214,13 +211,6 @@ async function rollback(runtime: StackRuntime, ctx: UpContext): Promise<void> {
   }
 }
 
-async function runningSpecs(runtime: StackRuntime): Promise<Map<string, string>> {
-  const running = (await runtime.containers()).filter((c) => c.State === "running");
-  return new Map(
-    running.map((c) => [c.Names[0]?.replace(/^\//, "") ?? "", c.Labels[SPEC_LABEL] ?? ""]),
-  );
-}
-
 /**
  * Leaves a running container whose spec is current alone; otherwise (missing, stopped, stale)
  * replaces it. A container of that name that drcon did not make is never touched.
@@ -234,12 +224,12 @@ async function ensureContainer(
   const existing = await engine.inspectContainer(spec.name);
   if (existing) {
     if (existing.Config.Labels?.[LABELS.stack] !== runtime.name) {
-      throw new DrconError(
-        `a container named ${spec.name} exists that drcon did not make: remove or rename it, or use another --stack`,
-      );
+      throw notMadeByDrcon(spec.name);
     }
     const current = existing.Config.Labels?.[SPEC_LABEL] === spec.Labels?.[SPEC_LABEL];
     if (current && existing.State.Running) return "running";
+    // Stopped first, so that a replaced LB finishes the requests it holds (graceful stop).
+    await engine.stopContainer(existing.Id, GRACEFUL_STOP_S);
     await engine.removeContainer(existing.Id);
   }
   const id = await engine.createContainer(spec);
@@ -250,8 +240,10 @@ async function ensureContainer(
   } catch (err) {
     const message = engineMessage(err);
     if (/port is already allocated|address already in use/i.test(message)) {
+      // The engine's message runs to 300 characters; the address is what the user needs.
+      const address = /listen \S+ (\S+): bind/.exec(message)?.[1] ?? "its port";
       throw new DrconError(
-        `${spec.name} could not publish its port (${message}): free the port or choose another`,
+        `${spec.name} could not publish ${address}, taken meanwhile: free it or choose another port`,
       );
     }
     throw new DrconError(`${spec.name} did not start: ${message}`, { cause: err });
@@ -264,6 +256,11 @@ function requireImages(ctx: UpContext): BuiltImages {
   return ctx.images;
 }
 
+function requireRouteKey(ctx: UpContext): string {
+  if (!ctx.routeKey) throw new Error("network step did not run");
+  return ctx.routeKey;
+}
+
 /** Waits until the registrator reports a full sync made after its container started. */
 async function waitForSync(
   runtime: StackRuntime,
@@ -272,7 +269,8 @@ async function waitForSync(
 ): Promise<SyncRecord> {
   const started = Date.parse((await runtime.engine.inspectContainer(name))?.State.StartedAt ?? "");
   return waitFor(async () => {
-    const synced = parseSync(await consul.kvGet(SYNC_KEY));
+    // An unreadable record counts as no sync yet: the registrator's next one replaces it.
+    const synced = parseSyncRecord(await consul.kvGet(SYNC_KEY));
     // A second of slack: the two clocks are the same host's, but timestamps are rounded.
     return synced && Date.parse(synced.at) >= started - 1000 ? synced : undefined;
   }, "the registrator's first sync");

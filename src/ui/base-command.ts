@@ -31,17 +31,35 @@ export abstract class DrconCommand extends Command {
     });
   }
 
+  /**
+   * Every failure is one line on stderr, --json or not (oclif's --json mode would print nothing
+   * there); with --json, stdout also gets oclif's `{"error": ...}` object, kept to what a script
+   * needs.
+   */
   protected override async catch(err: Interfaces.CommandError): Promise<unknown> {
-    // oclif's own parse errors (unknown flag, missing arg) already read well.
-    if (err instanceof Errors.CLIError && !(err instanceof DrconError)) return super.catch(err);
+    // An exit asked for on purpose (this.exit) is no failure to report.
+    if (err instanceof Errors.ExitError) throw err;
+    const json = this.jsonEnabled();
+    const ours = err instanceof DrconError;
+    // oclif's own parse errors (unknown flag, missing arg) already read well, with the usage.
+    if (err instanceof Errors.CLIError && !ours && !json) return super.catch(err);
     const debug = this.argv.includes("--debug") || Boolean(process.env.DEBUG);
-    if (debug) this.logToStderr(err.stack ?? String(err));
-    const message =
-      err instanceof DrconError
-        ? err.message
-        : `${err.message}${debug ? "" : " (run again with --debug for details)"}`;
-    this.logToStderr(`${color.red("Error:")} ${message}`);
-    const code = err instanceof DrconError ? err.exitCode : 1;
+    if (debug) process.stderr.write(`${err.stack ?? String(err)}\n`);
+    const known = ours || err instanceof Errors.CLIError;
+    const message = known
+      ? err.message
+      : `${err.message}${debug ? "" : " (run again with --debug for details)"}`;
+    const code = ours ? err.exitCode : (err.oclif?.exit ?? 1);
+    // Not logToStderr: --json silences it.
+    process.stderr.write(`${color.red("Error:")} ${message}\n`);
+    if (json) {
+      const result = ours ? err.result : undefined;
+      this.logJson({ ...result, ...this.toErrorJson({ message, exitCode: code }) });
+    }
     throw new Errors.ExitError(code);
+  }
+
+  protected override toErrorJson(error: { message: string; exitCode: number }): { error: object } {
+    return { error };
   }
 }

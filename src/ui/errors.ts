@@ -4,10 +4,16 @@
  */
 export class DrconError extends Error {
   readonly exitCode: number;
+  /** What the command found before it failed: with --json it goes out beside the error. */
+  readonly result: object | undefined;
 
-  constructor(message: string, options: { exitCode?: number; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { exitCode?: number; cause?: unknown; result?: object } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = "DrconError";
     this.exitCode = options.exitCode ?? 1;
+    this.result = options.result;
   }
 }

@@ -1,4 +1,4 @@
-import { Listr, type ListrRendererValue, type ListrTask, PRESET_TIMER } from "listr2";
+import { Listr, ListrLogger, type ListrRendererValue, type ListrTask, PRESET_TIMER } from "listr2";
 import { color } from "./colors.js";
 
 export interface TaskOptions {
@@ -19,7 +19,11 @@ export async function runTasks<C>(tasks: ListrTask<C>[], ctx: C, options: TaskOp
     renderer: options.quiet ? "silent" : "default",
     fallbackRenderer: options.quiet ? "silent" : "simple",
     rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false },
-    fallbackRendererOptions: { timer: PRESET_TIMER },
+    // Steps, failed ones too, go to stdout: stderr carries only the command's one error line.
+    fallbackRendererOptions: {
+      timer: PRESET_TIMER,
+      logger: new ListrLogger({ useIcons: true, toStderr: [] }),
+    },
     collectErrors: false,
     registerSignalListeners: true,
   });

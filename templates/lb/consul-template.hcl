@@ -1,4 +1,6 @@
 # consul-template for drcon's LB. Consul's address comes from CONSUL_HTTP_ADDR (set by `drcon up`).
+# It renders nginx's configuration to a staging file; apply-render.sh moves a render in and
+# reloads nginx only once `nginx -t` accepts it (entrypoint.sh runs nginx and this side by side).
 
 log_level = "warn"
 
@@ -16,9 +18,22 @@ consul {
 # A single Consul server answers every read itself; no stale reads are needed.
 max_stale = "0s"
 
+# How long one blocking query waits for a change. When Consul loses its data (a new volume), its
+# index starts again near zero: a query that asks for "changes after index N" (N from the old
+# Consul) then waits its full time before consul-template sees the lower index and starts over.
+# 5 s bounds that blind spot (the default, 60 s, made the LB ignore every change for a minute);
+# the cost is one idle request per watched service every 5 s.
+block_query_wait = "5s"
+
 template {
   source      = "/etc/drcon/nginx.conf.ctmpl"
-  destination = "/etc/nginx/nginx.conf"
+  destination = "/etc/drcon/rendered/nginx.conf"
+  command     = ["/bin/sh", "/etc/drcon/apply-render.sh"]
+  # nginx -t and a signal take milliseconds; this only bounds a stuck command.
+  command_timeout = "30s"
+  # A template error (bad data from Consul) is logged and the last render stays, instead of
+  # stopping consul-template.
+  error_fatal = false
   # Quiescence: render 30 ms after the last change, at most 150 ms after the first. Long enough
   # to fold a burst (scale 1 -> 10 registers ten instances within ~100 ms) into one or two nginx
   # reloads instead of ten, short enough that a dead instance leaves the LB well under 250 ms.
@@ -26,16 +41,4 @@ template {
     min = "30ms"
     max = "150ms"
   }
-}
-
-exec {
-  command = ["nginx", "-g", "daemon off;"]
-  # SIGHUP is nginx's graceful reload: new workers take the new config, old workers finish the
-  # requests they hold (bounded by worker_shutdown_timeout in the template).
-  reload_signal = "SIGHUP"
-  # SIGQUIT is nginx's graceful stop.
-  kill_signal  = "SIGQUIT"
-  kill_timeout = "10s"
-  # No random delay before signalling: there is one nginx, not a fleet to stagger.
-  splay = "0s"
 }

@@ -61,8 +61,10 @@ describe.skipIf(!engine)("drcon doctor and status on a real engine", () => {
 
   it("status of a stack that is not there says how to start it, exit 1", async () => {
     const res = await drcon(["status", "--stack", "e2enothing"]);
-    expect(res.code).toBe(1); // not up
-
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim()).toBe(
+      "Error: stack e2enothing is not up (consul missing, registrator missing, lb missing): run `drcon up --stack e2enothing`",
+    );
     expect(res.stdout).toContain("Stack e2enothing: not up");
     expect(res.stdout).toContain("start it with `drcon up`");
   });

@@ -2,6 +2,7 @@
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { DockerEngine } from "../../src/docker/engine.js";
 import { LABELS } from "../../src/stack/names.js";
 
@@ -134,4 +135,37 @@ export async function get(
     req.on("error", reject);
     req.end();
   });
+}
+
+/** Polls until `check` holds; returns how long it took. */
+export async function until(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    if (await check().catch(() => false)) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`not within ${timeoutMs} ms: ${what}`);
+}
+
+/**
+ * `docker run -d` by hand on the stack's network, as the seed does; labelled only so that the
+ * test's clean-up (`drcon down`) finds it. Returns the container's id.
+ */
+export async function handRun(stack: string, name: string, args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)("docker", [
+    "run",
+    "-d",
+    "--name",
+    name,
+    "--network",
+    stack,
+    "--label",
+    `io.drcon.stack=${stack}`,
+    ...args,
+  ]);
+  return stdout.trim();
 }

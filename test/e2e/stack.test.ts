@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsulApi } from "../../src/consul/client.js";
 import { fetchRoutes } from "../../src/stack/lb-routes.js";
-import { drcon, e2eEngine, e2eEnv, get, leftovers } from "./harness.js";
+import { drcon, e2eEngine, e2eEnv, get, handRun, leftovers, until } from "./harness.js";
 
 const run = promisify(execFile);
 const engine = await e2eEngine();
@@ -16,39 +16,10 @@ const CONSUL = 18501;
 const flags = ["--stack", STACK, "--port", String(LB), "--consul-port", String(CONSUL)];
 const lb = `http://127.0.0.1:${LB}`;
 
-/**
- * `docker run` by hand, as the seed does; labelled only so that the test's clean-up finds it.
- * `more` holds extra `docker run` options, then an image and its command instead of the demo.
- */
-async function dockerRun(name: string, serviceName: string, more: string[] = []): Promise<string> {
-  const { stdout } = await run("docker", [
-    "run",
-    "-d",
-    "--name",
-    name,
-    "--network",
-    STACK,
-    "--label",
-    `io.drcon.stack=${STACK}`,
-    "-e",
-    `SERVICE_NAME=${serviceName}`,
-    ...(more.length > 0 ? more : [String(e2eEnv.DRCON_IMAGE_DEMO)]),
-  ]);
-  return stdout.trim();
-}
-
-/** Polls until `check` holds; returns how long it took. */
-async function until(
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<number> {
-  const start = Date.now();
-  while (Date.now() - start < timeoutMs) {
-    if (await check().catch(() => false)) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`not within ${timeoutMs} ms: ${what}`);
+/** `docker run` by hand with SERVICE_NAME; `more` holds extra options, an image and its command. */
+function dockerRun(name: string, serviceName: string, more: string[] = []): Promise<string> {
+  const image = more.length > 0 ? more : [String(e2eEnv.DRCON_IMAGE_DEMO)];
+  return handRun(STACK, name, ["-e", `SERVICE_NAME=${serviceName}`, ...image]);
 }
 
 describe.skipIf(!engine)("drcon up / status / down", () => {

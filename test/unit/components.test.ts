@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
+import { registrationsFor } from "../../src/registrator/registration.js";
 import {
   builtImageTag,
   consulSpec,
@@ -16,7 +17,7 @@ describe("component specs", () => {
     expect(consulSpec(config).HostConfig?.PortBindings).toEqual({
       "8500/tcp": [{ HostIp: "127.0.0.1", HostPort: "8500" }],
     });
-    expect(lbSpec(config, "drcon-lb:x").HostConfig?.PortBindings).toEqual({
+    expect(lbSpec(config, "drcon-lb:x", "k").HostConfig?.PortBindings).toEqual({
       "80/tcp": [{ HostIp: "127.0.0.1", HostPort: "8080" }],
     });
   });
@@ -24,8 +25,8 @@ describe("component specs", () => {
   it("labels everything with the stack and role and names it after the stack", () => {
     const specs = [
       consulSpec(config),
-      registratorSpec(config, "r:1", "/var/run/docker.sock"),
-      lbSpec(config, "l:1"),
+      registratorSpec(config, "r:1", "/var/run/docker.sock", "k"),
+      lbSpec(config, "l:1", "k"),
     ];
     expect(specs.map((s) => s.name)).toEqual(["drcon-consul", "drcon-registrator", "drcon-lb"]);
     expect(specs.map((s) => s.Labels?.["io.drcon.role"])).toEqual(["consul", "registrator", "lb"]);
@@ -66,9 +67,32 @@ describe("component specs", () => {
     const svc = { image: "w:1", port: 80, replicas: 1, env: { A: "b" }, healthPath: "/health" };
     const spec = instanceSpec(config, "simple", svc, 2);
     expect(spec.name).toBe("drcon-simple-2");
-    expect(spec.Env).toEqual(["A=b", "SERVICE_NAME=simple", "SERVICE_CHECK_HTTP=/health"]);
+    expect(spec.Env).toEqual(["A=b", "SERVICE_80_NAME=simple", "SERVICE_CHECK_HTTP=/health"]);
     expect(spec.HostConfig?.PortBindings).toBeUndefined();
     expect(spec.Labels).toMatchObject({ "io.drcon.service": "simple", "io.drcon.instance": "2" });
+  });
+
+  it("an instance of an image exposing several ports is registered as the service on its port only", () => {
+    const svc = { image: "c:1", port: 8500, replicas: 1, env: { SERVICE_NAME: "x" } };
+    const spec = instanceSpec(config, "c", svc, 1);
+    const exposed = ["8300/tcp", "8301/tcp", "8301/udp", "8500/tcp", "8600/tcp", "8600/udp"];
+    const { registrations, refused } = registrationsFor(
+      {
+        id: "c0ffee",
+        name: String(spec.name),
+        env: spec.Env ?? [],
+        labels: spec.Labels ?? {},
+        exposedPorts: [...new Set([...exposed, ...Object.keys(spec.ExposedPorts ?? {})])],
+        address: "172.18.0.9",
+        startedAt: "2026-11-25T02:00:00.000Z",
+        health: undefined,
+      },
+      { stack: "drcon", routeKey: "k" },
+    );
+    expect(refused).toEqual([]);
+    expect(registrations.map((r) => [r.id, r.name, r.port])).toEqual([
+      ["drcon-c-1:8500", "c", 8500],
+    ]);
   });
 
   it("tags built images by version and by the hash of their inputs", () => {

@@ -88,8 +88,17 @@ describe("loadConfig", () => {
   it("refuses a bad DRCON_PULL and a bad --stack", () => {
     expect(() => loadConfig({ cwd: empty, env: { DRCON_PULL: "often" } })).toThrow("pull:");
     expect(() => loadConfig({ cwd: empty, env: {}, overrides: { stack: "a;b" } })).toThrow(
-      "stack:",
+      "--stack a;b: must be a DNS label",
     );
+  });
+
+  it("names the flag, not the file, when a flag gave the bad value", () => {
+    expect(() => loadConfig({ cwd: empty, env: {}, overrides: { hostIp: "foo" } })).toThrow(
+      /^--host-ip foo: must be an IP address such as 127\.0\.0\.1$/,
+    );
+    expect(loadConfig({ cwd: empty, env: {}, overrides: { hostIp: "::1" } }).hostIp).toBe("::1");
+    const file = dirWith("hostIp: foo\n");
+    expect(() => loadConfig({ cwd: file, env: {} })).toThrow(/drcon\.yml: hostIp: must be an IP/);
   });
 
   it("names a missing --config file and invalid YAML", () => {

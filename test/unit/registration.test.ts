@@ -4,7 +4,10 @@ import {
   DRCON_TAG,
   META,
   registrationsFor,
+  signature,
 } from "../../src/registrator/registration.js";
+
+const OWNER = { stack: "drcon", routeKey: "the-network-id" };
 
 const base: ContainerFacts = {
   id: "c0ffee",
@@ -17,7 +20,7 @@ const base: ContainerFacts = {
   health: undefined,
 };
 
-const map = (over: Partial<ContainerFacts>) => registrationsFor({ ...base, ...over }, "drcon");
+const map = (over: Partial<ContainerFacts>) => registrationsFor({ ...base, ...over }, OWNER);
 
 describe("registrationsFor", () => {
   it("registers the container's address on the stack network and its exposed port, with a TCP check", () => {
@@ -40,6 +43,19 @@ describe("registrationsFor", () => {
       [META.started]: "2026-11-25T02:00:00.000Z",
     });
     expect(r?.meta[META.hash]).toMatch(/^[0-9a-f]{12}$/);
+  });
+
+  it("signs id, address and port with the route key, as the LB template checks (HMAC-SHA256)", () => {
+    const [r] = map({}).registrations;
+    // echo -n 'drcon-simple-1:80|172.18.0.5:80' | openssl dgst -sha256 -hmac the-network-id
+    expect(r?.meta[META.signature]).toBe(
+      "c548318131089c30f8adc7d124a589b1a71a96898c71951e31aa961c9ae82df3",
+    );
+    const other = { id: "drcon-simple-1:80", address: "172.18.0.6", port: 80 };
+    expect(signature(other, OWNER.routeKey)).not.toBe(r?.meta[META.signature]);
+    expect(signature({ ...other, address: "172.18.0.5" }, "another-key")).not.toBe(
+      r?.meta[META.signature],
+    );
   });
 
   it("ignores containers that declare no SERVICE_NAME, or SERVICE_IGNORE", () => {
@@ -70,6 +86,14 @@ describe("registrationsFor", () => {
       env: ["SERVICE_9000_NAME=metrics", "SERVICE_80_IGNORE=1"],
     });
     expect(registrations.map((r) => r.name)).toEqual(["metrics"]);
+  });
+
+  it("with no SERVICE_NAME, registers only the ports named one by one (never `undefined-<port>`)", () => {
+    const { registrations } = map({
+      exposedPorts: ["8300/tcp", "8500/tcp", "8600/tcp", "8600/udp"],
+      env: ["SERVICE_8500_NAME=c"],
+    });
+    expect(registrations.map((r) => [r.name, r.port])).toEqual([["c", 8500]]);
   });
 
   it("uses an HTTP check for SERVICE_CHECK_HTTP, with SERVICE_CHECK_INTERVAL and _TIMEOUT", () => {
@@ -130,8 +154,8 @@ describe("registrationsFor", () => {
     expect(refused[0]).toContain(named);
   });
 
-  it("refuses a container off the stack network or without a TCP port", () => {
-    expect(map({ address: undefined }).refused).toEqual(["it has no address on the stack network"]);
+  it("passes over a container off the stack network silently; refuses one without a TCP port", () => {
+    expect(map({ address: undefined })).toEqual({ registrations: [], refused: [] });
     expect(map({ exposedPorts: ["53/udp"] }).refused).toEqual(["it exposes no TCP port"]);
   });
 });

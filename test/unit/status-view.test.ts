@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { StatusReport } from "../../src/stack/status.js";
+import { notUpMessage, type StatusReport } from "../../src/stack/status.js";
 import { duration, renderStatus, table } from "../../src/ui/status-view.js";
 
 // NO_COLOR is not set here, but vitest's stdout is not a TTY, so chalk emits no colour codes.
@@ -92,5 +92,33 @@ describe("renderStatus", () => {
       "1m5s",
       "1h1m",
     ]);
+  });
+});
+
+describe("notUpMessage", () => {
+  it("names the components that do not run, and the command that repairs them", () => {
+    const [consul, registrator, lb] = report.components;
+    const down: StatusReport = {
+      ...report,
+      stack: "demo",
+      up: false,
+      components: [
+        { ...(consul as StatusReport["components"][number]) },
+        { ...(registrator as StatusReport["components"][number]), state: "exited" },
+        { ...(lb as StatusReport["components"][number]), state: "missing" },
+      ],
+    };
+    expect(notUpMessage(down)).toBe(
+      "stack demo is not up (registrator exited, lb missing): run `drcon up --stack demo`",
+    );
+  });
+
+  it("gives each component's health when all run but the stack does not answer", () => {
+    const lb = { ...(report.components[2] as StatusReport["components"][number]) };
+    lb.health = "not answering";
+    const down = { ...report, up: false, components: [...report.components.slice(0, 2), lb] };
+    expect(notUpMessage(down)).toBe(
+      "stack drcon is not up (consul: leader 172.18.0.2:8300, registrator: synced 3 s ago, lb: not answering): run `drcon up`",
+    );
   });
 });

@@ -1,0 +1,49 @@
+#!/bin/sh
+# The LB's entrypoint. POSIX sh only: busybox ash on the official alpine image, dash on the
+# Debian stand-in.
+#
+# nginx is the container's main process (PID 1 after the exec below), so it keeps serving
+# whatever happens to consul-template, and `docker stop` reaches it directly (STOPSIGNAL SIGQUIT
+# is its graceful stop: requests in flight are answered). consul-template runs beside it, is
+# restarted if it dies, and hands each render to apply-render.sh, which puts a render in place
+# only once `nginx -t` accepts it.
+set -eu
+
+fail() {
+  echo "drcon-lb: $*" >&2
+  exit 1
+}
+
+# The stack network, as this container sees it: the template routes only addresses on it, and
+# never this LB's own address or the gateway (the host).
+route=$(ip route | awk '$1 == "default" { print; exit }')
+gateway=$(echo "$route" | awk '{ for (i = 1; i < NF; i++) if ($i == "via") { print $(i + 1); exit } }')
+dev=$(echo "$route" | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
+[ -n "$dev" ] || fail "no default route: is the container on the stack network?"
+cidr=$(ip addr show dev "$dev" | awk '$1 == "inet" { print $2; exit }')
+prefix=${cidr#*/}
+case $prefix in
+'' | *[!0-9]*) fail "no IPv4 address on $dev ($cidr)" ;;
+esac
+[ "$prefix" -ge 8 ] && [ "$prefix" -le 30 ] || fail "unexpected prefix /$prefix on $dev"
+DRCON_LB_ADDRESS=${cidr%/*}
+DRCON_LB_GATEWAY=$gateway
+# Addresses that share the network part divide by this to the same number (see the template).
+DRCON_LB_BLOCK=$((1 << (32 - prefix)))
+export DRCON_LB_ADDRESS DRCON_LB_GATEWAY DRCON_LB_BLOCK
+
+# Keeps consul-template running once nginx is up (its pid file is what apply-render.sh signals).
+supervise_consul_template() {
+  while [ ! -s /tmp/nginx.pid ]; do sleep 0.1 2>/dev/null || sleep 1; done
+  while :; do
+    consul-template -config /etc/drcon/consul-template.hcl || true
+    echo "drcon-lb: consul-template exited; restarting it in 1 s, nginx keeps serving meanwhile" >&2
+    sleep 1
+  done
+}
+
+# A pid file left by the container's previous run would let a render signal the wrong process.
+rm -f /tmp/nginx.pid
+supervise_consul_template &
+# The last configuration that passed `nginx -t` (or, on the first start, bootstrap.conf).
+exec nginx -g 'daemon off;'
