@@ -117,6 +117,12 @@ export class DockerEngine {
     return true;
   }
 
+  /** The labels of a volume, or undefined when there is no such volume. */
+  async volumeLabels(name: string): Promise<Record<string, string> | undefined> {
+    const volume = await this.inspectOrUndefined(() => this.api.getVolume(name).inspect());
+    return volume ? (volume.Labels ?? {}) : undefined;
+  }
+
   async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
     return this.call(() =>
       this.api.listContainers({ all: true, filters: { label: selector(labels) } }),

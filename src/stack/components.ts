@@ -98,6 +98,28 @@ export function consulSpec(config: Config): ContainerSpec {
   });
 }
 
+/** On Consul's data volume: the Consul image that made the data in it. */
+export const CONSUL_IMAGE_LABEL = "io.drcon.consul-image";
+
+export function consulVolumeLabels(config: Config): Record<string, string> {
+  return { ...stackLabels(config.stack, "consul"), [CONSUL_IMAGE_LABEL]: config.images.consul };
+}
+
+/**
+ * Why `up` must not give Consul's existing data volume (with these labels) to this config's
+ * Consul image: Consul supports no up- or downgrade of its data between arbitrary versions
+ * (say 1.8.7 and 1.21.4). Undefined when it may, also for a volume that records no image.
+ */
+export function consulVolumeProblem(
+  config: Config,
+  labels: Record<string, string> | undefined,
+): string | undefined {
+  const madeBy = labels?.[CONSUL_IMAGE_LABEL];
+  if (!madeBy || madeBy === config.images.consul) return undefined;
+  const stackFlag = config.stack === "drcon" ? "" : ` --stack ${config.stack}`;
+  return `volume ${volumeName(config.stack)} holds the data of ${madeBy}, which Consul does not support moving to ${config.images.consul}: run \`drcon down${stackFlag} --volumes\` to start afresh, or keep the old image with DRCON_IMAGE_CONSUL=${madeBy}`;
+}
+
 export function registratorSpec(
   config: Config,
   image: string,

