@@ -61,6 +61,9 @@ export class InnerEngine {
       "private",
       "--network",
       "none",
+      // Docker turns IPv6 off in a container's namespace; the stack may publish on ::1.
+      "--sysctl",
+      "net.ipv6.conf.all.disable_ipv6=0",
       "-v",
       `${this.apiDir}:/run/drcon-api`,
       DIND_IMAGE,
