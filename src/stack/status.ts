@@ -144,7 +144,8 @@ async function serviceStatuses(
         instances.push({
           name: nameOf(c),
           address: null,
-          health: c.State === "running" ? "not registered" : c.State,
+          // Without Consul (stack not up) whether it is registered is unknown.
+          health: c.State !== "running" ? c.State : consul ? "not registered" : "running",
           routed: false,
           managed: true,
         });
