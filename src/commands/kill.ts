@@ -10,7 +10,9 @@ export default class Kill extends DrconCommand {
   static override description =
     `Chaos: kill a random running instance of a service (or the named instance), as a crash would.
 
-Nothing is drained first: the point is to see the registrator and the LB route around a crash. With --every and --for it keeps killing on a schedule; --restart brings the killed instances back after each round, and the round ends once the LB routes them again.`;
+Nothing is drained first: the point is to see the registrator and the LB route around a crash. With --every and --for it keeps killing on a schedule; --restart brings the killed instances back after each round, and the round ends once the LB routes them again.
+
+Instances run under Docker's "always" restart policy, so that they come back after the engine restarts or crashes. Docker counts a kill sent through it (which this is) as a deliberate stop: the killed instance stays down, and the LB routes around it, until --restart or \`drcon up\` starts it again, \`drcon scale\` replaces it, or the engine restarts.`;
 
   static override examples = [
     "<%= config.bin %> kill simple",

@@ -258,8 +258,11 @@ async function startInstance(
 
 /** An instance that stopped (crashed, or killed by `drcon kill`) will never join: say so now. */
 async function failIfStopped(runtime: StackRuntime, name: string): Promise<void> {
-  const state = (await runtime.engine.inspectContainer(name))?.State;
-  if (state?.Running) return;
+  const details = await runtime.engine.inspectContainer(name);
+  const state = details?.State;
+  // Under its restart policy a crashing instance shows Running (and Restarting between runs):
+  // a restart since `scale` started it is a stop too.
+  if (state?.Running && !state.Restarting && details?.RestartCount === 0) return;
   const how = state ? `exit code ${state.ExitCode}` : "removed";
   throw new DrconError(
     `${name} stopped before it joined the LB (${how}): see \`docker logs ${name}\`, then run drcon scale again`,

@@ -1,8 +1,7 @@
 import type { ListrTask } from "listr2";
 import { ConsulApi } from "../consul/client.js";
-import { DEFAULT_SOCKET } from "../docker/connection.js";
 import { type ContainerSpec, engineMessage } from "../docker/engine.js";
-import { DrconError, interruption } from "../ui/errors.js";
+import { DrconError, InterruptedError, interruption } from "../ui/errors.js";
 import {
   type BuiltImages,
   consulSpec,
@@ -23,6 +22,7 @@ import { fetchRoutes } from "./lb-routes.js";
 import { LABELS, notMadeByDrcon, stackLabels, volumeName } from "./names.js";
 import { checkPorts } from "./port-check.js";
 import { hostPort, httpUrl, urlHost } from "./ports.js";
+import { restartStaleRegistrator, startStoppedInstances } from "./repair.js";
 import type { StackRuntime } from "./runtime.js";
 import { READY_TIMEOUT_MS, untilAborted, waitFor } from "./wait.js";
 
@@ -145,14 +145,26 @@ export function upTasks(runtime: StackRuntime, signal?: AbortSignal): ListrTask<
     {
       title: "Registrator",
       task: async (ctx, task) => {
+        const socket = await engine.socketForContainers();
         const spec = registratorSpec(
           config,
           requireImages(ctx).registrator,
-          dockerSocket(runtime),
+          socket.path,
           requireRouteKey(ctx),
         );
-        const did = await ensureContainer(runtime, ctx, spec);
-        const synced = await waitForSync(runtime, consul, spec.name, signal);
+        let did: string = await ensureContainer(runtime, ctx, spec);
+        if (did === "running" && (await restartStaleRegistrator(runtime, consul, spec.name))) {
+          did = "restarted: its sync was stale";
+          ctx.changed.push(`container ${spec.name} (restarted)`);
+        }
+        const synced = await waitForSync(runtime, consul, spec.name, signal).catch((err: Error) => {
+          if (err instanceof InterruptedError) throw err;
+          // The usual cause: the mounted socket is not the engine's (a VM-based engine).
+          throw new DrconError(
+            `${err.message}; it mounts ${socket.path} (${socket.why}): if the engine's own socket is another, set DRCON_DOCKER_SOCKET to it (see \`docker logs ${spec.name}\`)`,
+            { cause: err },
+          );
+        });
         task.title = `Registrator (${did}, synced ${synced.registered} instance(s))`;
       },
     },
@@ -171,11 +183,17 @@ export function upTasks(runtime: StackRuntime, signal?: AbortSignal): ListrTask<
     {
       title: "Instances",
       task: async (ctx, task) => {
+        // What an engine crash or a `drcon kill` left stopped is started again.
+        const started = await startStoppedInstances(runtime, lbUrl);
+        ctx.changed.push(...started.map((name) => `container ${name} (started again)`));
+        // What an interrupted `drcon scale` left in maintenance is put back in service.
         const restored = await restoreAllDrained(runtime, consul, signal);
-        if (restored.length > 0) {
-          ctx.changed.push(`put ${restored.join(", ")} back in service`);
-          task.title = `Instances: put ${restored.join(", ")} back in service (left in maintenance by an interrupted scale)`;
-        } else task.title = "Instances: none left in maintenance";
+        if (restored.length > 0) ctx.changed.push(`put ${restored.join(", ")} back in service`);
+        const done = [
+          started.length ? `started again ${started.join(", ")}` : "",
+          restored.length ? `put ${restored.join(", ")} back in service` : "",
+        ].filter(Boolean);
+        task.title = done.length ? `Instances: ${done.join("; ")}` : "Instances (all running)";
       },
     },
   ];
@@ -309,12 +327,6 @@ function requireImages(ctx: UpContext): BuiltImages {
 function requireRouteKey(ctx: UpContext): string {
   if (!ctx.routeKey) throw new Error("network step did not run");
   return ctx.routeKey;
-}
-
-/** The engine's socket as the engine's host sees it, mounted into the registrator. */
-function dockerSocket(runtime: StackRuntime): string {
-  const options = runtime.engine.endpoint.options;
-  return "socketPath" in options ? options.socketPath : DEFAULT_SOCKET;
 }
 
 /** Waits until the registrator reports a full sync made after its container started. */
