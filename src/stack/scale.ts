@@ -197,6 +197,9 @@ async function stopStep(run: ServiceRun, instance: Instance, sub: { output: stri
   if (signal?.aborted) run.ctx.cleanedUp.push(`finished stopping ${instance.name}`);
 }
 
+/** A new instance that stopped by itself: left in place for `docker logs`, the next scale removes it. */
+class StoppedBeforeJoining extends DrconError {}
+
 /**
  * Waits for a new instance to be routed by the LB. One that never gets there (timeout,
  * interrupt) is removed again, so a scale leaves no instance it gave up on; one that stopped
@@ -215,7 +218,7 @@ async function joinOrRemove(run: ServiceRun, name: string, address: string): Pro
       { signal: run.options.signal },
     );
   } catch (err) {
-    if (!(await runtime.engine.inspectContainer(name))?.State.Running) throw err;
+    if (err instanceof StoppedBeforeJoining) throw err;
     await runtime.engine.removeContainer(name);
     ctx.cleanedUp.push(`removed ${name} (it had not joined the LB)`);
     if (interruption(run.options.signal)) throw err;
@@ -264,7 +267,7 @@ async function failIfStopped(runtime: StackRuntime, name: string): Promise<void>
   // a restart since `scale` started it is a stop too.
   if (state?.Running && !state.Restarting && details?.RestartCount === 0) return;
   const how = state ? `exit code ${state.ExitCode}` : "removed";
-  throw new DrconError(
+  throw new StoppedBeforeJoining(
     `${name} stopped before it joined the LB (${how}): see \`docker logs ${name}\`, then run drcon scale again`,
   );
 }
