@@ -1,5 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { type Config, IMAGE_REF } from "../config/schema.js";
+import { withDeployedSpecs } from "../stack/deployed.js";
 import { DEFAULT_DRAIN_TIMEOUT_MS } from "../stack/drain.js";
 import { withLabelledServices } from "../stack/instances.js";
 import { StackRuntime } from "../stack/runtime.js";
@@ -71,8 +72,9 @@ New instances join the load balancer by themselves; scale returns once they pass
     const signal = this.interruptible(
       "an instance being drained may be left in maintenance: the next drcon scale or up puts it back",
     );
+    // After `drcon deploy`, new instances are of the deployed revision, not the configured one.
     const results = await runScale(
-      runtime,
+      await withDeployedSpecs(runtime, endpoints.consul),
       endpoints,
       requests,
       { noWait: flags["no-wait"], drainTimeoutMs, signal },

@@ -179,6 +179,18 @@ export class DockerEngine {
     );
   }
 
+  /** The container's last non-empty line of output (stdout or stderr), or undefined. */
+  async lastLogLine(id: string): Promise<string | undefined> {
+    const raw = (await this.call(() =>
+      this.api.getContainer(id).logs({ stdout: true, stderr: true, tail: 5, follow: false }),
+    )) as unknown as Buffer;
+    return demultiplexed(Buffer.from(raw))
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .at(-1);
+  }
+
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
     const api = this.waitingForStop(timeoutSeconds);
     await this.ignoreGone(() => api.getContainer(id).stop({ t: timeoutSeconds }));
@@ -322,6 +334,21 @@ export interface EngineEvent {
 
 function selector(labels: Record<string, string>): string[] {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+}
+
+/**
+ * A container's log as text: without a TTY the engine frames each chunk with an 8-byte header
+ * (stream, 0, 0, 0, size as uint32 big-endian); with one the bytes come as they are.
+ */
+export function demultiplexed(raw: Buffer): string {
+  if (raw.length < 8 || (raw[0] ?? 9) > 2 || raw[1] !== 0) return raw.toString("utf8");
+  const parts: Buffer[] = [];
+  for (let at = 0; at + 8 <= raw.length; ) {
+    const size = raw.readUInt32BE(at + 4);
+    parts.push(raw.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  return Buffer.concat(parts).toString("utf8");
 }
 
 export function statusOf(err: unknown): number | undefined {

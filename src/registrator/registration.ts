@@ -3,7 +3,8 @@
 // Pure: the agent feeds it what Docker reports and applies what comes out.
 import { createHash, createHmac } from "node:crypto";
 import type { Registration } from "../consul/client.js";
-import { dnsLabelProblem } from "../stack/names.js";
+import { dnsLabelProblem, LABELS } from "../stack/names.js";
+import { REVISION } from "../stack/revision.js";
 
 /** The parts of a container the mapping reads, taken from `docker inspect`. */
 export interface ContainerFacts {
@@ -39,6 +40,8 @@ export const META = {
   container: "drcon_container",
   instance: "drcon_instance",
   started: "drcon_started",
+  /** The instance's revision (its io.drcon.revision label), when it carries a valid one. */
+  revision: "drcon_revision",
   /** Hash of the registration, so a resync re-registers only what changed. */
   hash: "drcon_hash",
   /** HMAC of the registration's id, address and port under the stack's route key (signed). */
@@ -117,6 +120,7 @@ export function registrationsFor(
         [META.container]: container.id,
         [META.instance]: container.name,
         [META.started]: container.startedAt,
+        ...revisionMeta(container.labels),
       },
       check,
     };
@@ -166,6 +170,12 @@ function checkFor(
     };
   }
   return { tcp: `${container.address}:${port}`, interval, timeout, status: "critical" };
+}
+
+/** The revision label as meta; anything that is not a revision is left out, never passed on. */
+function revisionMeta(labels: Record<string, string>): Record<string, string> {
+  const revision = labels[LABELS.revision];
+  return revision && REVISION.test(revision) ? { [META.revision]: revision } : {};
 }
 
 export function statusOfHealth(health: ContainerFacts["health"]): "passing" | "critical" {

@@ -11,6 +11,7 @@ import {
   stackLabels,
   volumeName,
 } from "./names.js";
+import { revisionOf } from "./revision.js";
 
 export const CONSUL_HTTP_PORT = 8500;
 export const LB_HTTP_PORT = 80;
@@ -209,6 +210,7 @@ export function serviceLabels(svc: ServiceConfig): Record<string, string> {
     [LABELS.image]: svc.image,
     [LABELS.port]: String(svc.port),
     ...(svc.healthPath ? { [LABELS.healthPath]: svc.healthPath } : {}),
+    [LABELS.revision]: revisionOf(svc),
   };
 }
 

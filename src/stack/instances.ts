@@ -7,6 +7,8 @@ import type { ExistingInstance } from "./scale-plan.js";
 export interface Instance extends ExistingInstance {
   id: string;
   service: string;
+  /** The revision it was made from; undefined for an instance made before drcon labelled it. */
+  revision: string | undefined;
 }
 
 /** drcon's instances of the stack (of one service when given), by their labels. */
@@ -25,6 +27,7 @@ function toInstance(c: ContainerSummary): Instance {
     service: c.Labels[LABELS.service] ?? "",
     index: Number(c.Labels[LABELS.instance]),
     running: c.State === "running",
+    revision: c.Labels[LABELS.revision],
   };
 }
 

@@ -16,6 +16,8 @@ export const LABELS = {
   image: "io.drcon.image",
   port: "io.drcon.port",
   healthPath: "io.drcon.health-path",
+  /** The revision of the service spec the instance was made from (stack/revision.ts). */
+  revision: "io.drcon.revision",
 } as const;
 
 export type Role = "consul" | "registrator" | "lb" | "instance";

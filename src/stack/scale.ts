@@ -1,5 +1,10 @@
 import type { ListrTask } from "listr2";
-import { engineMessage, statusOf } from "../docker/engine.js";
+import {
+  type ContainerDetails,
+  type ContainerSpec,
+  engineMessage,
+  statusOf,
+} from "../docker/engine.js";
 import { DrconError, interruption } from "../ui/errors.js";
 import { instanceSpec } from "./components.js";
 import { drainAndStop, restoreDrained, withScaleLock } from "./drain.js";
@@ -231,10 +236,10 @@ async function joinOrRemove(run: ServiceRun, name: string, address: string): Pro
 }
 
 /** Creates and starts one instance; undefined when another drcon made it first (name taken). */
-async function startInstance(
+export async function startInstance(
   runtime: StackRuntime,
   service: string,
-  spec: ReturnType<typeof instanceSpec>,
+  spec: ContainerSpec,
 ): Promise<string | undefined> {
   let id: string;
   try {
@@ -261,13 +266,18 @@ async function startInstance(
 
 /** An instance that stopped (crashed, or killed by `drcon kill`) will never join: say so now. */
 async function failIfStopped(runtime: StackRuntime, name: string): Promise<void> {
-  const details = await runtime.engine.inspectContainer(name);
-  const state = details?.State;
-  // Under its restart policy a crashing instance shows Running (and Restarting between runs):
-  // a restart since `scale` started it is a stop too.
-  if (state?.Running && !state.Restarting && details?.RestartCount === 0) return;
-  const how = state ? `exit code ${state.ExitCode}` : "removed";
+  const how = stoppedHow(await runtime.engine.inspectContainer(name));
+  if (!how) return;
   throw new StoppedBeforeJoining(
     `${name} stopped before it joined the LB (${how}): see \`docker logs ${name}\`, then run drcon scale again`,
   );
+}
+
+/** How a new instance stopped (e.g. "exit code 1"), or undefined while it runs as started. */
+export function stoppedHow(details: ContainerDetails | undefined): string | undefined {
+  const state = details?.State;
+  // Under its restart policy a crashing instance shows Running (and Restarting between runs):
+  // a restart since drcon started it is a stop too.
+  if (state?.Running && !state.Restarting && details?.RestartCount === 0) return undefined;
+  return state ? `exit code ${state.ExitCode}` : "removed";
 }

@@ -1,10 +1,12 @@
 import { type ConsulApi, type ServiceHealth, unlessUnanswered } from "../consul/client.js";
 import type { ContainerSummary } from "../docker/engine.js";
 import { parseSyncRecord, SYNC_KEY } from "./components.js";
+import { readHistory } from "./deployed.js";
 import { DRAIN_REASON, scaleLockKey } from "./drain.js";
 import { fetchRoutes, type LbRoutes } from "./lb-routes.js";
 import { LABELS, nameOf, type Role } from "./names.js";
 import { SYNC_STALE_MS, stoppedInstances, syncAgeMs } from "./repair.js";
+import { revisionOf } from "./revision.js";
 import type { StackRuntime } from "./runtime.js";
 
 export interface ComponentStatus {
@@ -22,6 +24,10 @@ export interface InstanceStatus {
   routed: boolean;
   /** False for containers started by hand (docker run ... SERVICE_NAME=x) rather than by drcon. */
   managed: boolean;
+  /** The revision it was made from (null when unknown: by hand, or made before revisions). */
+  revision: string | null;
+  /** Its revision differs from the one deployed last, or else from the configuration's. */
+  outdated: boolean;
 }
 
 export interface StatusReport {
@@ -126,10 +132,15 @@ async function serviceStatuses(
     .sort();
   return Promise.all(
     names.map(async (name) => {
-      const [health, scaling] = await Promise.all([
+      const [health, scaling, current] = await Promise.all([
         consul ? consul.health(name).catch(() => [] as ServiceHealth[]) : [],
         consul ? consul.lockHeld(scaleLockKey(name)).catch(() => false) : false,
+        currentRevision(runtime, consul, name),
       ]);
+      const revisionOfContainer = (c: ContainerSummary | undefined) => {
+        const revision = c?.Labels[LABELS.revision] ?? null;
+        return { revision, outdated: Boolean(current && revision && revision !== current) };
+      };
       const routed = new Set(routes?.services[name] ?? []);
       const instances: InstanceStatus[] = health.map((h) => ({
         name: h.meta.drcon_instance ?? h.id,
@@ -140,6 +151,7 @@ async function serviceStatuses(
         managed: containers.some(
           (c) => c.Id === h.meta.drcon_container && c.Labels[LABELS.role] === "instance",
         ),
+        ...revisionOfContainer(containers.find((c) => c.Id === h.meta.drcon_container)),
       }));
       // drcon's own instances that Consul does not (yet) know.
       for (const c of containers) {
@@ -152,12 +164,24 @@ async function serviceStatuses(
           health: c.State !== "running" ? c.State : consul ? "not registered" : "running",
           routed: false,
           managed: true,
+          ...revisionOfContainer(c),
         });
       }
       instances.sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
       return { name, instances };
     }),
   );
+}
+
+/** The revision a service's instances should run: the last one deployed, else the configured. */
+async function currentRevision(
+  runtime: StackRuntime,
+  consul: ConsulApi | undefined,
+  service: string,
+): Promise<string | undefined> {
+  const deployed = consul ? await readHistory(consul, service).catch(() => []) : [];
+  const configured = runtime.config.services[service];
+  return deployed.at(-1)?.revision ?? (configured ? revisionOf(configured) : undefined);
 }
 
 /** Why a stack is not up, in one line that says what to run. */

@@ -23,12 +23,13 @@ export function renderStatus(report: StatusReport): string {
     if (s.instances.length === 0) continue;
     lines.push(
       table(
-        ["INSTANCE", "ADDRESS", "HEALTH", "ROUTED"],
+        ["INSTANCE", "ADDRESS", "HEALTH", "ROUTED", "REVISION"],
         s.instances.map((i) => [
           i.managed ? i.name : `${i.name} (by hand)`,
           i.address ?? "-",
           i.health,
           i.routed ? "yes" : "no",
+          `${i.revision ?? "-"}${i.outdated ? " (outdated)" : ""}`,
         ]),
       ),
     );

@@ -34,6 +34,8 @@ const report: StatusReport = {
           health: "passing",
           routed: true,
           managed: true,
+          revision: "1.11.0-aaaaaaa",
+          outdated: true,
         },
         {
           name: "byhand:simple:80",
@@ -41,6 +43,8 @@ const report: StatusReport = {
           health: "critical",
           routed: false,
           managed: false,
+          revision: null,
+          outdated: false,
         },
       ],
     },
@@ -56,7 +60,9 @@ describe("renderStatus", () => {
     expect(text).toMatch(/lb\s+drcon-lb\s+running\s+answering\s+2h1m/);
     expect(text).toContain("Load balancer  http://127.0.0.1:8080");
     expect(text).toContain("Service simple: 1 of 2 routed");
-    expect(text).toMatch(/drcon-simple-1\s+172\.18\.0\.5:80\s+passing\s+yes/);
+    expect(text).toMatch(
+      /drcon-simple-1\s+172\.18\.0\.5:80\s+passing\s+yes\s+1\.11\.0-aaaaaaa \(outdated\)/,
+    );
     expect(text).toMatch(/byhand:simple:80 \(by hand\)\s+172\.18\.0\.9:80\s+critical\s+no/);
   });
 
