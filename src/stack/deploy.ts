@@ -167,8 +167,11 @@ async function rollout(deploy: Omit<DeployRun, "taken">, task: Task): Promise<vo
     });
     ctx.cleanedUp.push(...undone);
     if (interruption(options.signal)) throw err;
+    const serving = (await listInstances(runtime, service))
+      .filter((i) => i.running && i.revision !== revision)
+      .map((i) => i.name);
     throw new DrconError(
-      `deploy of ${service} to ${revision} stopped: ${(err as Error).message}; rolled back: ${undone.join("; ") || "nothing had changed"}`,
+      `deploy of ${service} to ${revision} stopped: ${(err as Error).message}; rolled back (${undone.join("; ") || "nothing had changed"}): ${serving.join(", ") || "no instance"} still serve${serving.length === 1 ? "s" : ""}`,
       { cause: err },
     );
   }

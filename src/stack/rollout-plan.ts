@@ -29,11 +29,7 @@ export interface RolloutStep {
  */
 export function planRollout(input: RolloutInput): RolloutStep[] {
   const { old, surge } = input;
-  if (!Number.isInteger(surge) || surge < 1) {
-    throw new DrconError(
-      `--surge ${surge}: a deploy starts at least one new instance before it stops an old one, so that never fewer serve; use --surge 1 or more`,
-    );
-  }
+  checkSurge(surge);
   const extra = Math.min(input.extra ?? 0, old.length);
   const toStart = input.canary ?? old.length - extra;
   const indexes = freeIndexes(input.taken, toStart);
@@ -48,6 +44,15 @@ export function planRollout(input: RolloutInput): RolloutStep[] {
     stopped += start.length;
   }
   return steps;
+}
+
+/** A deploy never stops an old instance before a new one serves: at least one surges. */
+export function checkSurge(surge: number): void {
+  if (!Number.isInteger(surge) || surge < 1) {
+    throw new DrconError(
+      `--surge ${surge}: a deploy starts at least one new instance before it stops an old one, so that never fewer serve; use --surge 1 or more`,
+    );
+  }
 }
 
 /** The `count` lowest numbers from 1 that are not taken. */

@@ -2,6 +2,7 @@ import { Flags } from "@oclif/core";
 import type { ServiceConfig } from "../config/schema.js";
 import { type DeployResult, runDeploy } from "../stack/deploy.js";
 import { DEFAULT_DRAIN_TIMEOUT_MS } from "../stack/drain.js";
+import { checkSurge } from "../stack/rollout-plan.js";
 import type { StackEndpoints, StackRuntime } from "../stack/runtime.js";
 import { parseDuration } from "../stack/scale-plan.js";
 import { DrconCommand } from "./base-command.js";
@@ -32,6 +33,7 @@ export abstract class DeployCommand extends DrconCommand {
     targetOf: (endpoints: StackEndpoints) => Promise<ServiceConfig>,
     flags: { surge: number; timeout: string; "drain-timeout"?: string },
   ): Promise<DeployResult & { stack: string }> {
+    checkSurge(flags.surge);
     const timeoutMs = parseDuration(flags.timeout, "--timeout");
     const drainTimeoutMs = flags["drain-timeout"]
       ? parseDuration(flags["drain-timeout"], "--drain-timeout")
