@@ -5,7 +5,7 @@ import type { ServiceConfig } from "../config/schema.js";
 import type { ContainerDetails, ContainerSpec } from "../docker/engine.js";
 import { DrconError, interruption } from "../ui/errors.js";
 import { instanceSpec } from "./components.js";
-import { appendRevision, readHistory, writeHistory } from "./deployed.js";
+import { appendRevision, readCanary, readHistory, writeCanary, writeHistory } from "./deployed.js";
 import { drainAndStop, scaleLockKey, withScaleLock } from "./drain.js";
 import { ensureImage } from "./images.js";
 import { type Instance, listInstances } from "./instances.js";
@@ -24,6 +24,10 @@ export interface DeployOptions {
   timeoutMs: number;
   /** Longest wait for requests in flight to an old instance before it gets SIGTERM. */
   drainTimeoutMs: number;
+  /** Start this many new instances beside the old ones, and stop there. */
+  canary?: number;
+  /** Finish the rollout the canaries started (their extra instances count as new ones). */
+  promote?: boolean;
   signal?: AbortSignal;
 }
 
@@ -126,21 +130,28 @@ async function rollout(deploy: Omit<DeployRun, "taken">, task: Task): Promise<vo
     stopped: [],
   };
   ctx.result = result;
+  const canary = await readCanary(run.endpoints.consul, service);
+  const canaries = existing.filter(
+    (i) => i.running && i.revision === revision && canary?.instances.includes(i.name),
+  );
   const steps = planRollout({
     old: old.map((i) => i.name),
     taken: [...run.taken],
     surge: options.surge,
+    extra: options.promote ? canaries.length : 0,
+    canary: options.canary,
   });
   const byName = new Map(old.map((i) => [i.name, i]));
   const done: Array<{ started: Started[]; stopped: Stopped[] }> = [];
   const subtasks = steps.flatMap((step): ListrTask<DeployContext>[] => {
     const names = step.start.map((n) => instanceName(runtime.name, service, n));
+    // Every step's record, so a rollback undoes what the steps that ran did.
     const record = { started: [] as Started[], stopped: [] as Stopped[] };
-    return [
+    done.push(record);
+    const steps: ListrTask<DeployContext>[] = [
       {
         title: `start ${names.join(", ")} and wait for the LB to route ${names.length > 1 ? "them" : "it"}`,
         task: async (_c, sub) => {
-          done.push(record);
           await startAll(run, step.start, record.started);
           result.started.push(...names);
           sub.title = `${names.join(", ")} serving`;
@@ -155,6 +166,7 @@ async function rollout(deploy: Omit<DeployRun, "taken">, task: Task): Promise<vo
         },
       },
     ];
+    return steps.filter((_t, i) => (i === 0 ? names.length : step.stop.length) > 0);
   });
   if (subtasks.length === 0) {
     task.title = `${service}: all running instances are on revision ${revision}, nothing to do`;
@@ -175,7 +187,64 @@ async function rollout(deploy: Omit<DeployRun, "taken">, task: Task): Promise<vo
       { cause: err },
     );
   }
+  if (options.canary !== undefined) {
+    const earlier = canary?.revision === revision ? canaries.map((i) => i.name) : [];
+    const instances = [...earlier, ...result.started];
+    await writeCanary(run.endpoints.consul, service, { revision, spec: run.target, instances });
+    return;
+  }
   await remember(run, old);
+  if (canary) await writeCanary(run.endpoints.consul, service, undefined);
+}
+
+/**
+ * `deploy --abort`: drains and removes the service's canaries (the old instances served all
+ * along), and forgets them.
+ */
+export async function runAbort(
+  runtime: StackRuntime,
+  endpoints: StackEndpoints,
+  service: string,
+  options: Pick<DeployOptions, "drainTimeoutMs" | "signal">,
+  run: (tasks: ListrTask<DeployContext>[], ctx: DeployContext) => Promise<unknown>,
+): Promise<DeployResult> {
+  const canary = await readCanary(endpoints.consul, service);
+  if (!canary) throw new DrconError(`${service} has no canary to abort`);
+  const ctx: DeployContext = { cleanedUp: [] };
+  const result: DeployResult = {
+    service,
+    revision: canary.revision,
+    replaced: [],
+    started: [],
+    stopped: [],
+  };
+  const abort = async (task: Task) => {
+    const running = (await listInstances(runtime, service)).filter(
+      (i) => i.running && canary.instances.includes(i.name),
+    );
+    for (const instance of running) {
+      task.output = `draining ${instance.name}`;
+      await drainAndStop(runtime, endpoints, service, instance, {
+        ...options,
+        progress: (line) => {
+          task.output = `${instance.name}: ${line}`;
+        },
+      });
+      result.stopped.push(instance.name);
+    }
+    await writeCanary(endpoints.consul, service, undefined);
+  };
+  await run(
+    [
+      {
+        title: `${service}: remove the canaries of ${canary.revision}`,
+        task: (_c, task) =>
+          withScaleLock(endpoints.consul, service, () => abort(task), options.signal),
+      },
+    ],
+    ctx,
+  );
+  return result;
 }
 
 /** Starts new instances at these numbers together; each must pass its check and be routed. */

@@ -104,3 +104,57 @@ export async function withDeployedSpecs(
   const config = { ...runtime.config, services: Object.fromEntries(entries) };
   return new StackRuntime(config, runtime.engine);
 }
+
+/** Canaries started by `deploy --canary`, waiting for `--promote` or `--abort`. */
+export interface Canary {
+  revision: string;
+  spec: ServiceConfig;
+  instances: string[];
+}
+
+const canarySchema = z.strictObject({
+  revision: z.string().regex(REVISION),
+  spec: serviceSchema,
+  instances: z.array(z.string()),
+});
+
+export function canaryKey(service: string): string {
+  return `drcon/canary/${service}`;
+}
+
+/** The canary record, or undefined when there is none (or it holds anything else). */
+export function parseCanary(raw: string | undefined): Canary | undefined {
+  if (!raw) return undefined;
+  try {
+    const parsed = canarySchema.safeParse(JSON.parse(raw));
+    return parsed.success && revisionOf(parsed.data.spec) === parsed.data.revision
+      ? parsed.data
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function readCanary(consul: ConsulApi, service: string): Promise<Canary | undefined> {
+  return parseCanary(await consul.kvGet(canaryKey(service)));
+}
+
+/** Records the canaries; undefined clears the record. */
+export async function writeCanary(
+  consul: ConsulApi,
+  service: string,
+  canary: Canary | undefined,
+): Promise<void> {
+  await consul.kvSet(canaryKey(service), canary ? JSON.stringify(canary) : "");
+}
+
+/** The spec of the service's canaries, or a one-line error when it has none. */
+export async function canarySpec(consul: ConsulApi, service: string): Promise<ServiceConfig> {
+  const canary = await readCanary(consul, service);
+  if (!canary) {
+    throw new DrconError(
+      `${service} has no canary to promote: start one with drcon deploy ${service} --canary 1`,
+    );
+  }
+  return canary.spec;
+}

@@ -1,7 +1,7 @@
 import { type ConsulApi, type ServiceHealth, unlessUnanswered } from "../consul/client.js";
 import type { ContainerSummary } from "../docker/engine.js";
 import { parseSyncRecord, SYNC_KEY } from "./components.js";
-import { readHistory } from "./deployed.js";
+import { readCanary, readHistory } from "./deployed.js";
 import { DRAIN_REASON, scaleLockKey } from "./drain.js";
 import { fetchRoutes, type LbRoutes } from "./lb-routes.js";
 import { LABELS, nameOf, type Role } from "./names.js";
@@ -28,6 +28,8 @@ export interface InstanceStatus {
   revision: string | null;
   /** Its revision differs from the one deployed last, or else from the configuration's. */
   outdated: boolean;
+  /** A canary started by `deploy --canary`, waiting for --promote or --abort. */
+  canary: boolean;
 }
 
 export interface StatusReport {
@@ -132,14 +134,17 @@ async function serviceStatuses(
     .sort();
   return Promise.all(
     names.map(async (name) => {
-      const [health, scaling, current] = await Promise.all([
+      const [health, scaling, current, canary] = await Promise.all([
         consul ? consul.health(name).catch(() => [] as ServiceHealth[]) : [],
         consul ? consul.lockHeld(scaleLockKey(name)).catch(() => false) : false,
         currentRevision(runtime, consul, name),
+        consul ? readCanary(consul, name).catch(() => undefined) : undefined,
       ]);
       const revisionOfContainer = (c: ContainerSummary | undefined) => {
         const revision = c?.Labels[LABELS.revision] ?? null;
-        return { revision, outdated: Boolean(current && revision && revision !== current) };
+        const isCanary = Boolean(revision && revision === canary?.revision);
+        const differs = Boolean(current && revision && revision !== current);
+        return { revision, outdated: differs && !isCanary, canary: isCanary };
       };
       const routed = new Set(routes?.services[name] ?? []);
       const instances: InstanceStatus[] = health.map((h) => ({

@@ -1,12 +1,18 @@
 import { Flags } from "@oclif/core";
 import type { ServiceConfig } from "../config/schema.js";
-import { type DeployResult, runDeploy } from "../stack/deploy.js";
+import { type DeployResult, runAbort, runDeploy } from "../stack/deploy.js";
 import { DEFAULT_DRAIN_TIMEOUT_MS } from "../stack/drain.js";
 import { checkSurge } from "../stack/rollout-plan.js";
 import type { StackEndpoints, StackRuntime } from "../stack/runtime.js";
 import { parseDuration } from "../stack/scale-plan.js";
 import { DrconCommand } from "./base-command.js";
 import { runTasks } from "./tasks.js";
+
+interface RolloutFlags {
+  surge: number;
+  timeout: string;
+  "drain-timeout"?: string;
+}
 
 /** What `deploy` and `rollback` share: the rollout flags, the run, the last line. */
 export abstract class DeployCommand extends DrconCommand {
@@ -31,13 +37,12 @@ export abstract class DeployCommand extends DrconCommand {
     runtime: StackRuntime,
     service: string,
     targetOf: (endpoints: StackEndpoints) => Promise<ServiceConfig>,
-    flags: { surge: number; timeout: string; "drain-timeout"?: string },
+    flags: RolloutFlags,
+    mode: { canary?: number; promote?: boolean } = {},
   ): Promise<DeployResult & { stack: string }> {
     checkSurge(flags.surge);
     const timeoutMs = parseDuration(flags.timeout, "--timeout");
-    const drainTimeoutMs = flags["drain-timeout"]
-      ? parseDuration(flags["drain-timeout"], "--drain-timeout")
-      : DEFAULT_DRAIN_TIMEOUT_MS;
+    const drainTimeoutMs = this.drainTimeout(flags);
     const endpoints = await runtime.endpoints();
     const target = await targetOf(endpoints);
     const signal = this.interruptible(
@@ -48,15 +53,43 @@ export abstract class DeployCommand extends DrconCommand {
       endpoints,
       service,
       target,
-      { surge: flags.surge, timeoutMs, drainTimeoutMs, signal },
+      { surge: flags.surge, timeoutMs, drainTimeoutMs, signal, ...mode },
       (tasks, ctx) => runTasks(tasks, ctx, { quiet: this.jsonEnabled() }),
     );
     if (!this.jsonEnabled()) {
       const replaced = result.stopped.length
-        ? `: replaced ${result.stopped.join(", ")} (${result.replaced.join(", ")}) with ${result.started.join(", ")}`
+        ? `: replaced ${result.stopped.join(", ")} (${result.replaced.join(", ")})${result.started.length ? ` with ${result.started.join(", ")}` : ""}`
         : ", nothing to replace";
-      this.log(`${service} is on revision ${result.revision}${replaced}`);
+      this.log(
+        mode.canary
+          ? `${service}: canary ${result.started.join(", ")} on revision ${result.revision} serves beside the old instances: drcon deploy ${service} --promote finishes, --abort removes it`
+          : `${service} is on revision ${result.revision}${replaced}`,
+      );
     }
     return { stack: runtime.name, ...result };
+  }
+
+  /** `deploy --abort`: the canaries drained and removed. */
+  protected async abort(
+    runtime: StackRuntime,
+    service: string,
+    flags: RolloutFlags,
+  ): Promise<DeployResult & { stack: string }> {
+    const drainTimeoutMs = this.drainTimeout(flags);
+    const endpoints = await runtime.endpoints();
+    const signal = this.interruptible("a canary may be left in maintenance: run --abort again");
+    const result = await runAbort(runtime, endpoints, service, { drainTimeoutMs, signal }, (t, c) =>
+      runTasks(t, c, { quiet: this.jsonEnabled() }),
+    );
+    if (!this.jsonEnabled()) {
+      this.log(`${service}: removed the canaries ${result.stopped.join(", ") || "(none running)"}`);
+    }
+    return { stack: runtime.name, ...result };
+  }
+
+  private drainTimeout(flags: RolloutFlags): number {
+    return flags["drain-timeout"]
+      ? parseDuration(flags["drain-timeout"], "--drain-timeout")
+      : DEFAULT_DRAIN_TIMEOUT_MS;
   }
 }

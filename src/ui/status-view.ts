@@ -29,7 +29,7 @@ export function renderStatus(report: StatusReport): string {
           i.address ?? "-",
           i.health,
           i.routed ? "yes" : "no",
-          `${i.revision ?? "-"}${i.outdated ? " (outdated)" : ""}`,
+          `${i.revision ?? "-"}${i.outdated ? " (outdated)" : i.canary ? " (canary)" : ""}`,
         ]),
       ),
     );

@@ -256,6 +256,46 @@ describe.skipIf(!engine)("drcon deploy / rollback", () => {
     expect(await instances()).toHaveLength(3);
   }, 240_000);
 
+  it("--canary 1 then --promote, --canary 1 then --abort: each under load with 0 failed", async () => {
+    const [before] = await revisions();
+    const step = async (args: string[]) => {
+      const traffic = load();
+      await new Promise((r) => setTimeout(r, 500));
+      const res = await drcon(["deploy", "simple", ...args, "--json", ...flags]);
+      await new Promise((r) => setTimeout(r, 500));
+      const seen = await traffic.stop();
+      expect(res.code, res.stderr).toBe(0);
+      console.log(
+        `deploy ${args.join(" ")}: ${seen.outcomes.length} requests, ${seen.failed.length} failed; by name ${JSON.stringify(seen.byName)}`,
+      );
+      expect(seen.failed.map((o) => `${o.kind} ${o.status} ${o.error}`)).toEqual([]);
+      return { result: JSON.parse(res.stdout), seen };
+    };
+    const canary = await step(["--env", "WHOAMI_NAME=c", "--canary", "1"]);
+    expect(canary.result.started).toHaveLength(1);
+    expect((await revisions()).sort()).toEqual([before, canary.result.revision].sort());
+    expect(await instances()).toHaveLength(4);
+    const status = JSON.parse((await drcon(["status", "--json", ...flags])).stdout);
+    expect(
+      status.services[0].instances
+        .filter((i: { canary: boolean }) => i.canary)
+        .map((i: { name: string }) => i.name),
+    ).toEqual(canary.result.started);
+    const promoted = await step(["--promote"]);
+    expect(promoted.result.revision).toBe(canary.result.revision);
+    expect(await revisions()).toEqual([canary.result.revision]);
+    expect(await instances()).toHaveLength(3);
+
+    const second = await step(["--env", "WHOAMI_NAME=d", "--canary", "1"]);
+    expect(second.seen.byName.d).toBeGreaterThan(0);
+    const aborted = await step(["--abort"]);
+    expect(aborted.result.stopped).toEqual(second.result.started);
+    expect(await revisions()).toEqual([canary.result.revision]);
+    expect(await instances()).toHaveLength(3);
+    const again = await drcon(["deploy", "simple", "--abort", ...flags]);
+    expect(again.stderr.trim()).toBe("Error: simple has no canary to abort");
+  }, 300_000);
+
   it("Ctrl-C during a deploy rolls back: exit 130, the old instances still serve, no new one left", async () => {
     const before = await instances();
     const child: ChildProcess = execFile(

@@ -36,6 +36,7 @@ const report: StatusReport = {
           managed: true,
           revision: "1.11.0-aaaaaaa",
           outdated: true,
+          canary: false,
         },
         {
           name: "byhand:simple:80",
@@ -45,6 +46,7 @@ const report: StatusReport = {
           managed: false,
           revision: null,
           outdated: false,
+          canary: false,
         },
       ],
     },
