@@ -298,6 +298,7 @@ describe.skipIf(!engine)("drcon deploy / rollback", () => {
 
   it("Ctrl-C during a deploy rolls back: exit 130, the old instances still serve, no new one left", async () => {
     const before = await instances();
+    const traffic = load();
     const child: ChildProcess = execFile(
       process.execPath,
       [
@@ -305,7 +306,7 @@ describe.skipIf(!engine)("drcon deploy / rollback", () => {
         "deploy",
         "simple",
         "--env",
-        "WHOAMI_NAME=c",
+        "WHOAMI_NAME=e",
         ...flags,
       ],
       { env: e2eEnv },
@@ -318,15 +319,20 @@ describe.skipIf(!engine)("drcon deploy / rollback", () => {
     child.stderr?.on("data", (c) => {
       stderr += c;
     });
+    const exited = new Promise<number | null>((r) => child.on("exit", r));
     // Interrupt once the second new instance is being started: one old one is gone by then.
     const deadline = Date.now() + 60_000;
-    while (!/start \S+-simple-5/.test(stdout) && Date.now() < deadline) {
+    while ((stdout.match(/start \S+ and wait/g) ?? []).length < 2 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
     child.kill("SIGINT");
-    const code = await new Promise<number | null>((r) => child.on("exit", r));
-    console.log(`interrupted deploy: exit ${code}; ${stderr.trim()}`);
+    const code = await exited;
+    const seen = await traffic.stop();
+    console.log(
+      `interrupted deploy: exit ${code}; ${seen.outcomes.length} requests, ${seen.failed.length} failed; ${stderr.trim()}`,
+    );
     expect(code).toBe(130);
+    expect(seen.failed.map((o) => `${o.kind} ${o.status} ${o.error}`)).toEqual([]);
     const after = await instances();
     expect(await revisions()).toEqual([before[0]?.split(" ")[2]]);
     expect(after.filter((i) => i.includes(" running "))).toHaveLength(3);
