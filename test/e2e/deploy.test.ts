@@ -2,12 +2,19 @@
 // demo image with two WHOAMI_NAME values) under load, with nothing dropped; a revision that
 // never passes its check is rolled back; bad input changes nothing.
 import { type ChildProcess, execFile } from "node:child_process";
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsulApi } from "../../src/consul/client.js";
 import { scaleLockKey } from "../../src/stack/drain.js";
-import { drcon, e2eEngine, e2eEnv } from "./harness.js";
+import {
+  drcon,
+  e2eEngine,
+  e2eEnv,
+  get,
+  instanceContainers,
+  type RequestOptions,
+} from "./harness.js";
 
 const engine = await e2eEngine();
 const STACK = "fde2e";
@@ -18,11 +25,7 @@ const lb = `http://127.0.0.1:${LB}`;
 
 /** Running instances as `name revision`, by their labels. */
 async function instances(): Promise<string[]> {
-  const docker = engine as NonNullable<typeof engine>;
-  const list = await docker.listContainers({
-    "io.drcon.stack": STACK,
-    "io.drcon.role": "instance",
-  });
+  const list = await instanceContainers(engine as NonNullable<typeof engine>, STACK);
   return list
     .map((c) => `${c.Names[0]?.slice(1)} ${c.State} ${c.Labels["io.drcon.revision"]}`)
     .sort();
@@ -42,39 +45,22 @@ interface Outcome {
 }
 
 /** One request through the LB; the whoami body's `Name:` line tells the revision that served. */
-function send(
+async function send(
   path: string,
-  options: { agent?: Agent; method?: string; body?: string; retried?: boolean } = {},
+  options: RequestOptions = {},
 ): Promise<Outcome & { reused: boolean }> {
-  return new Promise((resolve) => {
-    const req = request(
-      `${lb}${path}`,
-      { method: options.method ?? "GET", agent: options.agent ?? false, timeout: 10_000 },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c) => {
-          body += c;
-        });
-        res.on("end", () =>
-          resolve({
-            kind: "",
-            status: res.statusCode ?? 0,
-            name: /^Name: ?(.*)$/m.exec(body)?.[1] ?? "",
-            reused: false,
-          }),
-        );
-        res.on("error", (err) =>
-          resolve({ kind: "", status: 0, error: err.message, reused: false }),
-        );
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", (err) =>
-      resolve({ kind: "", status: 0, error: err.message, reused: req.reusedSocket }),
-    );
-    req.end(options.body);
-  });
+  try {
+    const res = await get(`${lb}${path}`, undefined, { timeoutMs: 10_000, ...options });
+    return {
+      kind: "",
+      status: res.status,
+      name: /^Name: ?(.*)$/m.exec(res.body)?.[1] ?? "",
+      reused: false,
+    };
+  } catch (err) {
+    const { message, reusedSocket } = err as Error & { reusedSocket?: boolean };
+    return { kind: "", status: 0, error: message, reused: Boolean(reusedSocket) };
+  }
 }
 
 /**

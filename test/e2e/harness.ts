@@ -106,22 +106,40 @@ export async function leftovers(engine: DockerEngine, stack: string) {
   };
 }
 
-/** A plain GET through the LB (node:http, so the Host header can be set). */
+/** What a request sends beyond a plain GET on a fresh connection. */
+export interface RequestOptions {
+  agent?: import("node:http").Agent;
+  method?: string;
+  body?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * A plain GET through the LB (node:http, so the Host header can be set). A failed request
+ * rejects with an error whose `reusedSocket` says whether it went over a kept-alive connection.
+ */
 export async function get(
   url: string,
   host?: string,
+  options: RequestOptions = {},
 ): Promise<{ status: number; body: string; upstream?: string }> {
   const { request } = await import("node:http");
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { headers: host ? { Host: host } : {}, timeout: 3000, agent: false },
+      {
+        method: options.method ?? "GET",
+        headers: host ? { Host: host } : {},
+        timeout: options.timeoutMs ?? 3000,
+        agent: options.agent ?? false,
+      },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
         res.on("data", (c) => {
           body += c;
         });
+        res.on("error", reject);
         res.on("end", () =>
           resolve({
             status: res.statusCode ?? 0,
@@ -132,9 +150,14 @@ export async function get(
       },
     );
     req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    req.end();
+    req.on("error", (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
+    req.end(options.body);
   });
+}
+
+/** drcon's instance containers of a stack, by their labels. */
+export async function instanceContainers(engine: DockerEngine, stack: string) {
+  return engine.listContainers({ [LABELS.stack]: stack, [LABELS.role]: "instance" });
 }
 
 /** Polls until `check` holds; returns how long it took. */

@@ -1,6 +1,6 @@
 // drcon scale / kill on a real engine: instances come and go while requests flow, and none drops.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { drcon, e2eEngine, e2eEnv, get } from "./harness.js";
+import { drcon, e2eEngine, e2eEnv, get, instanceContainers } from "./harness.js";
 
 const engine = await e2eEngine();
 const STACK = "e2escale";
@@ -9,11 +9,7 @@ const flags = ["--stack", STACK];
 const lb = `http://127.0.0.1:${LB}`;
 
 async function instances(): Promise<string[]> {
-  const docker = engine as NonNullable<typeof engine>;
-  const list = await docker.listContainers({
-    "io.drcon.stack": STACK,
-    "io.drcon.role": "instance",
-  });
+  const list = await instanceContainers(engine as NonNullable<typeof engine>, STACK);
   return list.map((c) => `${c.Names[0]?.slice(1)}:${c.State}`).sort();
 }
 
