@@ -48,7 +48,9 @@ Starts --surge new instances, waits until each passes its check and the LB route
 
   async run() {
     const { args, flags } = await this.parse(Deploy);
-    const runtime = await withLabelledServices(new StackRuntime(this.stackConfig(flags)));
+    const runtime = await withLabelledServices(
+      new StackRuntime(this.stackConfig(flags, { pull: flags.pull })),
+    );
     const configured = knownService(runtime.config.services, args.service);
     if (flags.abort) return this.abort(runtime, args.service, flags);
     if (flags.promote) {

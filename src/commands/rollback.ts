@@ -21,7 +21,9 @@ drcon keeps the last 5 revisions deployed to each service in Consul's KV store (
 
   async run() {
     const { args, flags } = await this.parse(Rollback);
-    const runtime = await withLabelledServices(new StackRuntime(this.stackConfig(flags)));
+    const runtime = await withLabelledServices(
+      new StackRuntime(this.stackConfig(flags, { pull: flags.pull })),
+    );
     knownService(runtime.config.services, args.service);
     return this.deploy(
       runtime,

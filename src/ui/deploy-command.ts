@@ -1,5 +1,5 @@
 import { Flags } from "@oclif/core";
-import type { ServiceConfig } from "../config/schema.js";
+import { PULL_POLICIES, type ServiceConfig } from "../config/schema.js";
 import { type DeployResult, runAbort, runDeploy } from "../stack/deploy.js";
 import { DEFAULT_DRAIN_TIMEOUT_MS } from "../stack/drain.js";
 import { checkSurge } from "../stack/rollout-plan.js";
@@ -27,6 +27,11 @@ export abstract class DeployCommand extends DrconCommand {
       description: "longest wait for one new instance to pass its check and join the LB",
       default: "60s",
     }),
+    pull: Flags.option({
+      options: PULL_POLICIES,
+      description: "when to pull the image [default: missing]",
+      env: "DRCON_PULL",
+    })(),
     "drain-timeout": Flags.string({
       description: `longest wait for requests in flight to an old instance, e.g. 30s [default: ${DEFAULT_DRAIN_TIMEOUT_MS / 1000}s]`,
       env: "DRCON_DRAIN_TIMEOUT",

@@ -133,7 +133,7 @@ describe.skipIf(!engine)("drcon deploy / rollback", () => {
     await refused(["web", ...flags], /^Error: no service named web \(known: simple\)/);
     await refused(["simple", "--stack", "fdnotthere"], /stack fdnotthere is not up/);
     await refused(
-      ["simple", "--image", "drcon-ci/not-there:1", ...flags],
+      ["simple", "--image", "drcon-ci/not-there:1", "--pull", "never", ...flags],
       /image drcon-ci\/not-there:1 is not present locally and the pull policy is "never"/,
     );
     await refused(
