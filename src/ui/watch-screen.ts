@@ -98,9 +98,10 @@ function routing(view: WatchView): string[] {
       i.routed ? "routed" : "-",
       i.id ? `${elapsed(i.ageSeconds * 1000)}${i.ageFrom === "seen" ? "+" : ""}` : "-",
       shareBar(share[i.name] ?? share[i.address] ?? 0, shareTotal),
+      i.revision ?? "-",
     ]);
     const text = table(
-      ["INSTANCE", "ADDRESS", "CONSUL", "LB", "AGE", `SHARE ${view.window.seconds}s`],
+      ["INSTANCE", "ADDRESS", "CONSUL", "LB", "AGE", `SHARE ${view.window.seconds}s`, "REVISION"],
       rows,
     ).split("\n");
     lines.push(text[0] ?? "");

@@ -30,6 +30,7 @@ export function jsonRequest(r: RequestRecord): string {
     ok: !r.failure,
     latencyMs: round(r.latencyMs, 2),
     instance: r.instance ?? null,
+    revision: r.revision ?? null,
     upstream: r.upstream ?? null,
     failure: r.failure ?? null,
     error: r.error ?? null,
@@ -72,6 +73,7 @@ export function jsonRouting(s: RoutingSnapshot): string {
         health: i.health,
         routed: i.routed,
         ageSeconds: i.ageSeconds,
+        revision: i.revision,
       })),
     })),
   });

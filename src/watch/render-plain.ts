@@ -50,7 +50,10 @@ export function plainRouting(s: RoutingSnapshot): string {
   const lines: string[] = [];
   for (const svc of s.services) {
     const instances = svc.instances
-      .map((i) => `${i.name} ${i.address} ${i.health}${i.routed ? " routed" : ""}`)
+      .map(
+        (i) =>
+          `${i.name} ${i.address} ${i.health}${i.routed ? " routed" : ""}${i.revision ? ` ${i.revision}` : ""}`,
+      )
       .join("; ");
     const sync = svc.lb === null ? "LB unknown" : svc.inSync ? "in sync" : "LB and Consul disagree";
     lines.push(
@@ -80,6 +83,10 @@ export function plainSummary(s: Summary): string {
   } else {
     lines.push("  no instance served a request");
   }
+  const revisions = Object.entries(s.perRevision)
+    .map(([revision, n]) => `${revision} ${n} (${percent(n, s.total)})`)
+    .join(", ");
+  if (revisions) lines.push(`  requests per revision: ${revisions}`);
   if (s.cancelled > 0) lines.push(`  ${s.cancelled} in flight at Ctrl-C, not counted`);
   return lines.join("\n");
 }

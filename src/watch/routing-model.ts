@@ -45,6 +45,8 @@ export interface InstanceView {
   ageSeconds: number;
   /** Where the age comes from: the registration's meta, or when watch first saw it. */
   ageFrom: "meta" | "seen";
+  /** The revision its registration names (drcon_revision meta), or null. */
+  revision: string | null;
 }
 
 export interface ServiceView {
@@ -80,6 +82,7 @@ interface Instance {
   /** Age origin (epoch ms). */
   since: number;
   ageFrom: "meta" | "seen";
+  revision: string | null;
   goneAt?: number;
 }
 
@@ -95,6 +98,8 @@ interface Service {
 
 /** Meta key a registration may carry with its container's start (ISO time or epoch ms). */
 export const STARTED_META = "drcon_started";
+/** Meta key with the instance's revision (set by drcon's registrator from its label). */
+export const REVISION_META = "drcon_revision";
 
 /** Instance age origin: the registration's start meta when present, else first sight. */
 export function ageOrigin(
@@ -117,6 +122,8 @@ const byName = (a: { name: string }, b: { name: string }) =>
 export class RoutingModel {
   private readonly services = new Map<string, Service>();
   private readonly names = new Map<string, string>();
+  /** Address -> revision, kept like names so late answers still count for their revision. */
+  private readonly revisions = new Map<string, string>();
   private lbReachable: boolean | undefined;
   private rendered: string | undefined;
   private defaultService: string | undefined;
@@ -141,6 +148,11 @@ export class RoutingModel {
     return this.names.get(address);
   }
 
+  /** The revision of the instance at `address`, when its registration named one. */
+  revisionFor(address: string): string | undefined {
+    return this.revisions.get(address);
+  }
+
   /** Whether every service has had its first answer from Consul and the LB has answered. */
   ready(): boolean {
     return this.lbReachable !== undefined && [...this.services.values()].every((s) => s.seenHealth);
@@ -159,7 +171,9 @@ export class RoutingModel {
     for (const h of list) {
       const address = `${h.address}:${h.port}`;
       const name = h.meta.drcon_instance ?? h.id;
+      const revision = h.meta[REVISION_META] ?? null;
       this.names.set(address, name);
+      if (revision) this.revisions.set(address, revision);
       const prev = s.instances.get(h.id);
       if (!prev) {
         const inst: Instance = {
@@ -168,6 +182,7 @@ export class RoutingModel {
           address,
           health: h.status,
           ...ageOrigin(h.meta, now),
+          revision,
         };
         next.set(h.id, inst);
         s.gone.delete(h.id);
@@ -183,7 +198,7 @@ export class RoutingModel {
         }
         continue;
       }
-      next.set(h.id, { ...prev, name, address, health: h.status });
+      next.set(h.id, { ...prev, name, address, health: h.status, revision });
       if (prev.health !== h.status) {
         events.push({
           t: now,
@@ -291,6 +306,7 @@ export class RoutingModel {
         // A deregistered instance's age stops when it left.
         ageSeconds: Math.max(0, Math.floor(((i.goneAt ?? now) - i.since) / 1000)),
         ageFrom: i.ageFrom,
+        revision: i.revision,
       });
       const current = [...s.instances.values()].sort(byName).map(view);
       const known = new Set(current.map((i) => i.address));
@@ -309,6 +325,7 @@ export class RoutingModel {
           routed: true,
           ageSeconds: 0,
           ageFrom: "seen",
+          revision: this.revisions.get(address) ?? null,
         }));
       services.push({
         name: s.name,

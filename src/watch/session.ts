@@ -153,6 +153,8 @@ export class WatchSession {
           if (record.upstream) {
             const instance = this.tracker?.model.instanceFor(record.upstream);
             if (instance) record.instance = instance;
+            const revision = this.tracker?.model.revisionFor(record.upstream);
+            if (revision) record.revision = revision;
           }
           this.stats.record(record, this.now());
           this.sink.request(record);

@@ -37,6 +37,8 @@ export interface RequestRecord {
   upstream?: string;
   /** The instance's name (Consul's `drcon_instance` meta), when known. */
   instance?: string;
+  /** The instance's revision (Consul's `drcon_revision` meta), when known. */
+  revision?: string;
   failure?: FailureKind;
   /** The error code or message of a failure, e.g. ECONNREFUSED. */
   error?: string;
@@ -263,6 +265,8 @@ export interface Summary {
   latencyMs: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
   /** Requests each instance served (by name, or ip:port when Consul did not name it). */
   perInstance: Record<string, number>;
+  /** Requests each revision served (instances whose registration names one). */
+  perRevision: Record<string, number>;
   /** Requests that were in flight when the run was cut short by Ctrl-C, not counted. */
   cancelled: number;
   durationMs: number;
@@ -281,6 +285,7 @@ export class RunStats {
     FAILURE_KINDS.map((k) => [k, 0]),
   ) as Record<FailureKind, number>;
   readonly perInstance: Record<string, number> = {};
+  readonly perRevision: Record<string, number> = {};
   private firstSent = Number.POSITIVE_INFINITY;
   private lastSent = Number.NEGATIVE_INFINITY;
 
@@ -301,6 +306,7 @@ export class RunStats {
     }
     const who = r.instance ?? r.upstream;
     if (who) this.perInstance[who] = (this.perInstance[who] ?? 0) + 1;
+    if (r.revision) this.perRevision[r.revision] = (this.perRevision[r.revision] ?? 0) + 1;
     this.firstSent = Math.min(this.firstSent, r.t);
     this.lastSent = Math.max(this.lastSent, r.t);
     this.latencies.add(r.latencyMs);
@@ -330,6 +336,7 @@ export class RunStats {
         max: roundOrNull(this.latencies.max),
       },
       perInstance: sortedRecord(this.perInstance),
+      perRevision: sortedRecord(this.perRevision),
       cancelled: this.cancelled,
       durationMs: Math.round(durationMs),
       ratePerSec: this.sendRate(),

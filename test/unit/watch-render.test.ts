@@ -32,7 +32,14 @@ const T0 = new Date(2026, 0, 1, 12, 0, 1, 234).getTime();
 
 const summary: Summary = (() => {
   const s = new RunStats(T0);
-  s.record({ seq: 1, t: T0, latencyMs: 1.5, status: 200, instance: "drcon-simple-1" });
+  s.record({
+    seq: 1,
+    t: T0,
+    latencyMs: 1.5,
+    status: 200,
+    instance: "drcon-simple-1",
+    revision: "1.11.0-aaaaaaa",
+  });
   s.record({ seq: 2, t: T0 + 10, latencyMs: 2.5, status: 200, instance: "drcon-simple-2" });
   s.record({ seq: 3, t: T0 + 20, latencyMs: 0.4, failure: "refused", error: "ECONNREFUSED" });
   s.record({
@@ -64,6 +71,7 @@ const snapshot: RoutingSnapshot = {
           routed: true,
           ageSeconds: 61,
           ageFrom: "seen",
+          revision: "1.11.0-aaaaaaa",
         },
         {
           id: "s2:80",
@@ -73,6 +81,7 @@ const snapshot: RoutingSnapshot = {
           routed: true,
           ageSeconds: 12,
           ageFrom: "seen",
+          revision: null,
         },
       ],
     },
@@ -198,7 +207,7 @@ describe("plain renderer", () => {
       "12:00:01.234  event  deregistered  drcon-simple-2 deregistered (172.18.0.6:80)",
     );
     expect(plainRouting(snapshot)).toBe(
-      "12:00:01.234  routing  simple: 1 passing, 2 routed, LB and Consul disagree | drcon-simple-1 172.18.0.5:80 passing routed; drcon-simple-2 172.18.0.6:80 deregistered routed",
+      "12:00:01.234  routing  simple: 1 passing, 2 routed, LB and Consul disagree | drcon-simple-1 172.18.0.5:80 passing routed 1.11.0-aaaaaaa; drcon-simple-2 172.18.0.6:80 deregistered routed",
     );
   });
 
@@ -240,6 +249,7 @@ describe("JSON renderer", () => {
           status: 200,
           upstream: "172.18.0.5:80",
           instance: "drcon-simple-1",
+          revision: "1.11.0-aaaaaaa",
         }),
       ),
     ).toEqual({
@@ -250,6 +260,7 @@ describe("JSON renderer", () => {
       ok: true,
       latencyMs: 1.23,
       instance: "drcon-simple-1",
+      revision: "1.11.0-aaaaaaa",
       upstream: "172.18.0.5:80",
       failure: null,
       error: null,
@@ -300,6 +311,7 @@ describe("JSON renderer", () => {
               health: "passing",
               routed: true,
               ageSeconds: 61,
+              revision: "1.11.0-aaaaaaa",
             },
             { name: "drcon-simple-2", health: "deregistered" },
           ],
@@ -310,5 +322,6 @@ describe("JSON renderer", () => {
     expect(s).toMatchObject({ type: "summary", total: 4, ok: 2, failed: 2, successPct: 50 });
     expect(s.failures).toMatchObject({ refused: 1, "no-instance": 1, timeout: 0 });
     expect(s.perInstance).toEqual({ "drcon-simple-1": 1, "drcon-simple-2": 1 });
+    expect(s.perRevision).toEqual({ "1.11.0-aaaaaaa": 1 });
   });
 });
