@@ -161,10 +161,17 @@ describe.skipIf(!engine)("drcon deploy / rollback", () => {
   it("deploys revision B under load with 0 failed requests; all 3 instances end on B", async () => {
     const [revisionA] = await revisions();
     const traffic = load();
+    // drcon's own view too: requests per revision in watch's summary.
+    const watched = drcon(["watch", "--rate", "20", "--duration", "15s", "--json", ...flags]);
     await new Promise((r) => setTimeout(r, 1500));
     const res = await drcon(["deploy", "simple", "--env", "WHOAMI_NAME=b", "--json", ...flags]);
     await new Promise((r) => setTimeout(r, 1500));
     const seen = await traffic.stop();
+    const watchLines = (await watched).stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const watchSummary = watchLines.find((l) => l.type === "summary");
     expect(res.code, res.stderr).toBe(0);
     const result = JSON.parse(res.stdout);
     console.log(
@@ -174,6 +181,19 @@ describe.skipIf(!engine)("drcon deploy / rollback", () => {
     expect(result.stopped).toEqual([1, 2, 3].map((n) => `${STACK}-simple-${n}`));
     expect(result.started).toEqual([4, 5, 6].map((n) => `${STACK}-simple-${n}`));
     expect(result.replaced).toEqual([revisionA]);
+    console.log(
+      `watch --json during the deploy: ${JSON.stringify(watchSummary.perRevision)}, ${watchSummary.failed} failed`,
+    );
+    expect(watchSummary.failed).toBe(0);
+    expect(Object.keys(watchSummary.perRevision).sort()).toEqual(
+      [revisionA, result.revision].sort(),
+    );
+    const routed = watchLines.filter((l) => l.type === "routing").at(-1);
+    expect(
+      routed.services[0].instances
+        .filter((i: { health: string }) => i.health === "passing")
+        .map((i: { revision: string }) => i.revision),
+    ).toEqual([result.revision, result.revision, result.revision]);
     expect(await instances()).toEqual(
       [4, 5, 6].map((n) => `${STACK}-simple-${n} running ${result.revision}`),
     );
