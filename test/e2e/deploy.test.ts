@@ -2,7 +2,9 @@
 // demo image with two WHOAMI_NAME values) under load, with nothing dropped; a revision that
 // never passes its check is rolled back; bad input changes nothing.
 import { type ChildProcess, execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { Agent } from "node:http";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsulApi } from "../../src/consul/client.js";
@@ -342,5 +344,22 @@ describe.skipIf(!engine)("drcon deploy / rollback", () => {
     const after = await instances();
     expect(await revisions()).toEqual([before[0]?.split(" ")[2]]);
     expect(after.filter((i) => i.includes(" running "))).toHaveLength(3);
+  }, 240_000);
+
+  it("with no flags, deploy rolls to what drcon.yml says; status then shows nothing outdated", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fd-deploy-"));
+    const config = join(dir, "drcon.yml");
+    writeFileSync(config, "services:\n  simple:\n    env: { WHOAMI_NAME: f }\n");
+    const res = await drcon(["deploy", "simple", "--json", "-c", config, ...flags]);
+    expect(res.code, res.stderr).toBe(0);
+    const result = JSON.parse(res.stdout);
+    expect(await revisions()).toEqual([result.revision]);
+    expect((await get(lb)).body).toMatch(/^Name: f$/m);
+    const status = JSON.parse((await drcon(["status", "--json", ...flags])).stdout);
+    expect(status.services[0].instances.map((i: { outdated: boolean }) => i.outdated)).toEqual([
+      false,
+      false,
+      false,
+    ]);
   }, 240_000);
 });

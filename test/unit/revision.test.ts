@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { type ContainerDetails, demultiplexed } from "../../src/docker/engine.js";
+import { respawnSpec } from "../../src/stack/deploy.js";
 import { deployTarget } from "../../src/stack/deploy-target.js";
 import { appendRevision, KEPT_REVISIONS, parseHistory } from "../../src/stack/deployed.js";
 import { imageTag, REVISION, revisionOf } from "../../src/stack/revision.js";
@@ -59,5 +61,43 @@ describe("deployTarget", () => {
     expect(() => deployTarget(svc, "a b", [])).toThrow(/--image a b: write an image reference/);
     expect(() => deployTarget(svc, undefined, ["=1"])).toThrow(/--env =1: write NAME=VALUE/);
     expect(() => deployTarget(svc, undefined, ["X"])).toThrow(/--env X/);
+  });
+});
+
+describe("respawnSpec", () => {
+  it("makes an old instance again under another name and number, with its image, env and labels", () => {
+    const details = {
+      Id: "abc",
+      Name: "/drcon-simple-1",
+      Config: {
+        Image: "app:1",
+        Env: ["A=1", "SERVICE_80_NAME=simple"],
+        Labels: { "io.drcon.instance": "1", "io.drcon.revision": "1-aaaaaaa" },
+        ExposedPorts: { "80/tcp": {} },
+      },
+      HostConfig: { NetworkMode: "drcon", RestartPolicy: { Name: "always" } },
+    } as unknown as ContainerDetails;
+    expect(respawnSpec(details, "drcon-simple-7", 7)).toEqual({
+      name: "drcon-simple-7",
+      Image: "app:1",
+      Env: ["A=1", "SERVICE_80_NAME=simple"],
+      Labels: { "io.drcon.instance": "7", "io.drcon.revision": "1-aaaaaaa" },
+      ExposedPorts: { "80/tcp": {} },
+      HostConfig: { NetworkMode: "drcon", RestartPolicy: { Name: "always" } },
+    });
+  });
+});
+
+describe("demultiplexed", () => {
+  it("reads the engine's framed log stream, and plain text as it is", () => {
+    const frame = (stream: number, text: string) => {
+      const body = Buffer.from(text);
+      const head = Buffer.alloc(8);
+      head[0] = stream;
+      head.writeUInt32BE(body.length, 4);
+      return Buffer.concat([head, body]);
+    };
+    expect(demultiplexed(Buffer.concat([frame(1, "a\n"), frame(2, "b\n")]))).toBe("a\nb\n");
+    expect(demultiplexed(Buffer.from("plain text\n"))).toBe("plain text\n");
   });
 });
