@@ -55,7 +55,7 @@ Starts --surge new instances, waits until each passes its check and the LB route
     if (flags.abort) return this.abort(runtime, args.service, flags);
     if (flags.promote) {
       const spec = (endpoints: StackEndpoints) => canarySpec(endpoints.consul, args.service);
-      return this.deploy(runtime, args.service, spec, flags, { promote: true });
+      return this.deploy(runtime, args.service, spec, flags);
     }
     const target = deployTarget(configured, flags.image, flags.env ?? []);
     return this.deploy(runtime, args.service, async () => target, flags, { canary: flags.canary });

@@ -26,8 +26,6 @@ export interface DeployOptions {
   drainTimeoutMs: number;
   /** Start this many new instances beside the old ones, and stop there. */
   canary?: number;
-  /** Finish the rollout the canaries started (their extra instances count as new ones). */
-  promote?: boolean;
   signal?: AbortSignal;
 }
 
@@ -138,7 +136,8 @@ async function rollout(deploy: Omit<DeployRun, "taken">, task: Task): Promise<vo
     old: old.map((i) => i.name),
     taken: [...run.taken],
     surge: options.surge,
-    extra: options.promote ? canaries.length : 0,
+    // Canaries of this revision are extra instances: a deploy to it (--promote) finishes them.
+    extra: canaries.length,
     canary: options.canary,
   });
   const byName = new Map(old.map((i) => [i.name, i]));

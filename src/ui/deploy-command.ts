@@ -43,7 +43,7 @@ export abstract class DeployCommand extends DrconCommand {
     service: string,
     targetOf: (endpoints: StackEndpoints) => Promise<ServiceConfig>,
     flags: RolloutFlags,
-    mode: { canary?: number; promote?: boolean } = {},
+    mode: { canary?: number } = {},
   ): Promise<DeployResult & { stack: string }> {
     checkSurge(flags.surge);
     const timeoutMs = parseDuration(flags.timeout, "--timeout");
