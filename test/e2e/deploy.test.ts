@@ -270,7 +270,8 @@ describe.skipIf(!engine)("drcon deploy / rollback", () => {
       const traffic = load();
       await new Promise((r) => setTimeout(r, 500));
       const res = await drcon(["deploy", "simple", ...args, "--json", ...flags]);
-      await new Promise((r) => setTimeout(r, 500));
+      // Long enough for the load to reach every instance that serves now.
+      await new Promise((r) => setTimeout(r, 1500));
       const seen = await traffic.stop();
       expect(res.code, res.stderr).toBe(0);
       console.log(
