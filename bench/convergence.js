@@ -12,6 +12,7 @@ import {
   containerLogs,
   engine,
   fmtSpread,
+  get,
   openLoop,
   printTable,
   registratorLog,
@@ -43,11 +44,13 @@ const TRIAL_TIMEOUT_MS = 15_000;
 /** What bounds each part, for the output and the doc. */
 const BOUNDS = {
   start: "the Docker engine (container start: runc, network attach)",
+  answered: "the app's own start, seen by a direct probe every 1 ms once `docker start` returned",
   registered:
-    "the registrator (Docker start event, inspect, its own probe of the port, Consul register)",
+    "the registrator (Docker start event, inspect, its own probe of the port every 2 ms at first, Consul register)",
   consul: "Consul (register to blocking-query answer)",
-  rendered: "consul-template's quiescence wait (min 30 ms, max 150 ms) and render",
-  routed: "the nginx reload (SIGHUP, new workers take the config)",
+  rendered: "consul-template (blocking-query answer to render; no quiescence wait)",
+  routed:
+    "apply-render.sh: nginx -t, then the reload (SIGHUP; the old workers stop as soon as the new ones exist)",
   served: "the round-robin turn after the reload and the probe interval",
 };
 
@@ -130,6 +133,7 @@ async function runTrial(s, config, svc, i, rate, routes, consul) {
     if (!ip) throw new Error(`${spec.name} has no address on network ${STACK}`);
     const address = `${ip}:${svc.port}`;
     const startedAt = Date.parse(details?.State.StartedAt ?? "");
+    const answeredAt = firstAnswer(`http://${address}/`, t0 + TRIAL_TIMEOUT_MS);
     const servedAt = () =>
       sent.find((r) => r.upstream === address && r.status === 200 && r.sentAt >= t0)?.doneAt;
     await until(
@@ -191,6 +195,7 @@ async function runTrial(s, config, svc, i, rate, routes, consul) {
       join: {
         startReturned: rel(tStarted, t0),
         startedAt: rel(startedAt, t0),
+        answered: rel(await answeredAt, t0),
         registered: rel(registered, t0),
         consul: rel(consul.firstAfter(t0, (p) => p.has(address))?.t, t0),
         rendered: rel(routedIn ? Date.parse(routedIn.rendered) : undefined, t0),
@@ -241,6 +246,7 @@ function summarise(results, trials, rate, pollMs) {
 
   const joinStages = [
     ["docker start returned", "startReturned", "start"],
+    ["the app answers (direct probe every 1 ms)", "answered", "answered"],
     ["registered passing (registrator log)", "registered", "registered"],
     ["passing in Consul (blocking query)", "consul", "consul"],
     ["config rendered (/routes `rendered`)", "rendered", "rendered"],
@@ -270,10 +276,21 @@ function summarise(results, trials, rate, pollMs) {
     prev = k;
   }
   const startedAt = col((t) => t.join.startedAt);
+  // The part of the join that is drcon's: from the app's first answer to the LB serving it.
+  const fromAnswer = col((t) =>
+    t.join.served === null || t.join.answered === null || t.join.answered === undefined
+      ? null
+      : Number(t.join.served) - t.join.answered,
+  );
   printTable(
     `Join: ms from the \`docker start\` call, median (min–max) over ${results.length} trials`,
     ["stage", "since docker start", "this part", "bounded by"],
     [...joinRows, ["(container StartedAt, per Docker)", fmtSpread(startedAt), "", ""]],
+  );
+  printTable(
+    "Join, drcon's part: ms from the app's first answer to the first request it serves through the LB",
+    ["median (min–max)", "trials"],
+    [[fmtSpread(fromAnswer), fromAnswer.n]],
   );
 
   const leaveStages = [
@@ -343,6 +360,7 @@ function summarise(results, trials, rate, pollMs) {
       joinMs: joinCum,
       joinPartsMs: joinPart,
       joinStartedAtMs: startedAt,
+      joinFromAnswerMs: fromAnswer,
       leaveMs: leave,
       leaveRequestsTriedOnDead: reachedCount,
       leaveSlowRequests: slow,
@@ -356,6 +374,13 @@ function summarise(results, trials, rate, pollMs) {
       })),
     },
     targets: [
+      target(
+        "join p50 (the app answers -> first request served by it through the LB)",
+        fromAnswer.median,
+        30,
+        "ms",
+        BOUNDS[/** @type {keyof typeof BOUNDS} */ (stageBound)],
+      ),
       target(
         "join p50 (docker start -> first request served through the LB)",
         joinCum.served?.median ?? null,
@@ -408,6 +433,24 @@ function criticalFirstNote(results) {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * When `url` first answers 200: polled every 1 ms on fresh connections, straight to the instance.
+ * @param {string} url
+ * @param {number} deadline epoch ms
+ * @returns {Promise<number | undefined>}
+ */
+async function firstAnswer(url, deadline) {
+  while (Date.now() < deadline) {
+    try {
+      if ((await get(url, { timeoutMs: 500 })).status === 200) return Date.now();
+    } catch {
+      // not listening yet
+    }
+    await sleep(1);
+  }
+  return undefined;
+}
 
 /**
  * Polls the LB's /routes and keeps every change: when it was first seen, its `rendered` time and
