@@ -6,7 +6,7 @@
 // never retries and counts every socket error. Each counts its failures.
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import {
   drcon,
   fmtSpread,
@@ -246,7 +246,7 @@ function summarise(results, wrk, events, p) {
     ].map((r) => [...r, fmtSpread(wall(String(r[0]) === "SIGKILL" ? "kill" : String(r[0])))]),
   );
 
-  const svgPath = p.svg && p.svg !== "none" ? join(ROOT, p.svg) : "";
+  const svgPath = p.svg && p.svg !== "none" ? resolve(ROOT, p.svg) : "";
   if (svgPath) writeSvg(svgPath, timeline(results, events, p));
 
   const failedTotal = Object.values(results).map((r) => r.filter((x) => x.failure).length);

@@ -7,6 +7,7 @@
 // polling delay), the LB's /routes (polled) and requests sent through the LB at a fixed rate;
 // then it SIGKILLs it and follows it out the same way. The LB's error log names every request
 // nginx tried on the dead instance (each probe request carries its number in the query string).
+import { resolve } from "node:path";
 import { instanceSpec } from "../dist/stack/components.js";
 import {
   containerLogs,
@@ -15,6 +16,7 @@ import {
   get,
   openLoop,
   printTable,
+  ROOT,
   registratorLog,
   round,
   routesNow,
@@ -25,6 +27,7 @@ import {
   until,
   withStack,
 } from "./lib.js";
+import { stagesSvg, writeSvg } from "./svg.js";
 
 export const description =
   "join (docker start -> first request served through the LB) and leave (SIGKILL -> LB stops routing), in parts";
@@ -33,6 +36,10 @@ export const options = {
   trials: { default: "20", help: "trials (join + leave each)" },
   "probe-rate": { default: "200", help: "requests/s through the LB while a trial runs" },
   "poll-ms": { default: "10", help: "interval of the /routes poll (ms)" },
+  svg: {
+    default: "docs/benchmarks/join-stages.svg",
+    help: "the join's stages as a picture, relative to the repository (none: no picture)",
+  },
 };
 
 const STACK = "bench-conv";
@@ -86,7 +93,12 @@ export async function run(opts) {
         routes.stop();
         consul.stop();
       }
-      return summarise(results, trials, rate, pollMs);
+      const summary = summarise(results, trials, rate, pollMs);
+      if (opts.svg && opts.svg !== "none") {
+        writeSvg(resolve(ROOT, opts.svg), joinPicture(summary.figures.joinPartsMs));
+        summary.notes.push(`join stages written to ${opts.svg}`);
+      }
+      return summary;
     },
   );
 }
@@ -433,6 +445,29 @@ function criticalFirstNote(results) {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * The join from `docker start` on, one bar: each stage's median part.
+ * @param {Record<string, import("./lib.js").Spread>} parts
+ */
+function joinPicture(parts) {
+  const labels = {
+    startReturned: "docker start returns",
+    answered: "the app answers",
+    registered: "registrator registers it passing",
+    consul: "Consul answers the blocking query",
+    rendered: "consul-template renders",
+    routed: "apply-render.sh: nginx -t, reload",
+    served: "first request served by it",
+  };
+  return stagesSvg({
+    title: "join: median ms of each stage, from the docker start call",
+    parts: Object.entries(labels).map(([k, label]) => ({
+      label,
+      ms: Math.max(0, parts[k]?.median ?? 0),
+    })),
+  });
+}
 
 /**
  * When `url` first answers 200: polled every 1 ms on fresh connections, straight to the instance.

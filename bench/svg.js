@@ -48,6 +48,7 @@ export function timelineSvg({ title, panels, markers, ticks, endS }) {
   const x = (/** @type {number} */ s) => left + (s / endS) * plotW;
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>`,
+    `<title>${esc(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${left}" y="18" font-size="13" font-weight="bold">${esc(title)}</text>`,
   ];
@@ -110,6 +111,7 @@ export function stagesSvg({ title, parts }) {
   const height = 70 + parts.length * 16;
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>`,
+    `<title>${esc(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${left}" y="18" font-size="13" font-weight="bold">${esc(title)}</text>`,
   ];
