@@ -22,7 +22,9 @@ compare() {
     /"services":/ { gsub(/"[0-9.:]+",?/, "") }
     { rest[f, ++m[f]] = $0 }
     END {
-      if (n[1] == n[2]) { for (i = 1; i <= n[1] && all[1, i] == all[2, i]; i++); if (i > n[1]) exit 0 }
+      same = n[1] == n[2]
+      for (i = 1; same && i <= n[1]; i++) if (all[1, i] != all[2, i]) same = 0
+      if (same) exit 0
       if (m[1] != m[2]) exit 1
       for (i = 1; i <= m[1]; i++) if (rest[1, i] != rest[2, i]) exit 1
       exit 3
