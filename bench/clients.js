@@ -4,12 +4,12 @@
 // connection was reset before any answer (Node's documented pattern; Go's http.Transport does
 // it by itself), keep-alive without any retry (the same loop with the retry off), and wrk, which
 // never retries and counts every socket error. Each counts its failures.
-import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
   drcon,
   fmtSpread,
+  gathering,
   openLoop,
   parseWrk,
   percentile,
@@ -141,29 +141,26 @@ function startWrk(url, conns, boundMs) {
   const script = join(WORKDIR, `drcon-bench-wrk-delay-${process.pid}.lua`);
   writeFileSync(script, `function delay()\n  return ${WRK_DELAY_MS}\nend\n`);
   const seconds = Math.ceil(boundMs / 1000);
-  const child = spawn(
-    "wrk",
-    [`-t1`, `-c${conns}`, `-d${seconds}s`, "--timeout", "5s", "--latency", "-s", script, url],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  let err = "";
-  child.stdout.setEncoding("utf8").on("data", (d) => {
-    out += d;
-  });
-  child.stderr.setEncoding("utf8").on("data", (d) => {
-    err += d;
-  });
-  /** @type {Promise<void>} */
-  const closed = new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", () => resolve());
-  });
+  const wrk = gathering("wrk", [
+    `-t1`,
+    `-c${conns}`,
+    `-d${seconds}s`,
+    "--timeout",
+    "5s",
+    "--latency",
+    "-s",
+    script,
+    url,
+  ]);
   return {
     async stop() {
-      child.kill("SIGINT");
-      await closed;
-      return { ...parseWrk(out, err), command: `wrk -t1 -c${conns} -s <delay ${WRK_DELAY_MS} ms>` };
+      wrk.child.kill("SIGINT");
+      await wrk.closed;
+      rmSync(script, { force: true });
+      return {
+        ...parseWrk(wrk.output.stdout, wrk.output.stderr),
+        command: `wrk -t1 -c${conns} -s <delay ${WRK_DELAY_MS} ms>`,
+      };
     },
   };
 }

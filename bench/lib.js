@@ -170,33 +170,45 @@ export function finish(bench, { figures, targets = [], notes = [], activity }) {
  * @param {{ check?: boolean, timeoutMs?: number }} [options]
  * @returns {Promise<CliResult>}
  */
-export function drcon(args, { check = true, timeoutMs = 180_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: WORKDIR,
-      env: process.env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      const result = { code: code ?? 1, stdout, stderr, ms: performance.now() - t0 };
-      if (check && result.code !== 0) {
-        const why = (stderr.trim() || stdout.trim()).split("\n").slice(-3).join(" / ");
-        reject(new Error(`drcon ${args.join(" ")} exited ${result.code}: ${why}`));
-      } else resolve(result);
-    });
+export async function drcon(args, { check = true, timeoutMs = 180_000 } = {}) {
+  const t0 = performance.now();
+  const run = gathering(process.execPath, [BIN, ...args]);
+  const timer = setTimeout(() => run.child.kill("SIGTERM"), timeoutMs);
+  const code = await run.closed.finally(() => clearTimeout(timer));
+  const { stdout, stderr } = run.output;
+  const result = { code, stdout, stderr, ms: performance.now() - t0 };
+  if (check && code !== 0) {
+    const why = (stderr.trim() || stdout.trim()).split("\n").slice(-3).join(" / ");
+    throw new Error(`drcon ${args.join(" ")} exited ${code}: ${why}`);
+  }
+  return result;
+}
+
+/**
+ * Starts a program (no shell, in WORKDIR) and gathers what it writes; `closed` resolves with its
+ * exit code once it has ended.
+ * @param {string} file
+ * @param {string[]} args
+ */
+export function gathering(file, args) {
+  const child = spawn(file, args, {
+    cwd: WORKDIR,
+    env: process.env,
+    stdio: ["ignore", "pipe", "pipe"],
   });
+  const output = { stdout: "", stderr: "" };
+  child.stdout.setEncoding("utf8").on("data", (d) => {
+    output.stdout += d;
+  });
+  child.stderr.setEncoding("utf8").on("data", (d) => {
+    output.stderr += d;
+  });
+  /** @type {Promise<number>} */
+  const closed = new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve(code ?? 1));
+  });
+  return { child, output, closed };
 }
 
 /**
