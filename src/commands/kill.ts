@@ -10,7 +10,9 @@ export default class Kill extends DrconCommand {
   static override description =
     `Chaos: kill a random running instance of a service (or the named instance), as a crash would.
 
-Nothing is drained first: the point is to see the registrator and the LB route around a crash. With --every and --for it keeps killing on a schedule; --restart brings the killed instances back after each round.`;
+Nothing is drained first: the point is to see the registrator and the LB route around a crash. With --every and --for it keeps killing on a schedule; --restart brings the killed instances back after each round, and the round ends once the LB routes them again.
+
+Instances run under Docker's "always" restart policy, so that they come back after the engine restarts or crashes. Docker counts a kill sent through it (which this is) as a deliberate stop: the killed instance stays down, and the LB routes around it, until --restart or \`drcon up\` starts it again, \`drcon scale\` replaces it, or the engine restarts.`;
 
   static override examples = [
     "<%= config.bin %> kill simple",
@@ -53,11 +55,13 @@ Nothing is drained first: the point is to see the registrator and the LB route a
     const every = flags.every ? parseDuration(flags.every, "--every") : undefined;
     const total = flags.for ? parseDuration(flags.for, "--for") : 0;
     const runtime = new StackRuntime(this.stackConfig(flags));
-    await runtime.endpoints();
+    const endpoints = await runtime.endpoints();
     const rounds: KillRound[] = [];
-    const deadline = Date.now() + total;
-    do {
-      const round = await killRound(runtime, args.target, options);
+    const start = Date.now();
+    // Rounds are due at start, start + every, start + 2 * every... while within --for: the count
+    // of rounds is the schedule's, however long one round (a restart waits for the LB) takes.
+    for (let i = 1; ; i++) {
+      const round = await killRound(runtime, endpoints, args.target, options);
       rounds.push(round);
       if (!this.jsonEnabled()) {
         this.log(
@@ -66,9 +70,9 @@ Nothing is drained first: the point is to see the registrator and the LB route a
           ),
         );
       }
-      if (every === undefined) break;
-      await sleep(Math.max(0, Math.min(every, deadline - Date.now())));
-    } while (Date.now() < deadline);
+      if (every === undefined || i * every >= total) break;
+      await sleep(Math.max(0, start + i * every - Date.now()));
+    }
     return { stack: runtime.name, rounds };
   }
 }

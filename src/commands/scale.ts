@@ -1,9 +1,10 @@
 import { Args, Flags } from "@oclif/core";
 import { type Config, IMAGE_REF } from "../config/schema.js";
+import { DEFAULT_DRAIN_TIMEOUT_MS } from "../stack/drain.js";
 import { withLabelledServices } from "../stack/instances.js";
 import { StackRuntime } from "../stack/runtime.js";
-import { type ServiceScaleResult, scaleTasks } from "../stack/scale.js";
-import { parseScaleArgs } from "../stack/scale-plan.js";
+import { runScale } from "../stack/scale.js";
+import { parseDuration, parseScaleArgs } from "../stack/scale-plan.js";
 import { DrconCommand } from "../ui/base-command.js";
 import { DrconError } from "../ui/errors.js";
 import { runTasks } from "../ui/tasks.js";
@@ -12,7 +13,7 @@ export default class Scale extends DrconCommand {
   static override description =
     `Reconcile services to exactly N running instances (<stack>-<service>-<n>).
 
-New instances join the load balancer by themselves; scale returns once they pass their health check and the LB routes to them (unless --no-wait). Scaling down drains first: the instance leaves the LB, then gets SIGTERM. With no argument, every service goes to the replicas of its configuration.`;
+New instances join the load balancer by themselves; scale returns once they pass their health check and the LB routes to them (unless --no-wait). Scaling down drains first: the instance leaves the LB, and gets SIGTERM only once no request to it is in flight any more (at most --drain-timeout). Ctrl-C stops cleanly: an instance being drained is put back in service, one that has not joined yet is removed; a second Ctrl-C leaves at once, and the next scale or up repairs what is left. With no argument, every service goes to the replicas of its configuration.`;
 
   static override examples = [
     "<%= config.bin %> scale simple=3",
@@ -43,6 +44,10 @@ New instances join the load balancer by themselves; scale returns once they pass
       max: 65535,
       dependsOn: ["image"],
     }),
+    "drain-timeout": Flags.string({
+      description: `longest wait for requests in flight to an instance being stopped, e.g. 30s [default: ${DEFAULT_DRAIN_TIMEOUT_MS / 1000}s]`,
+      env: "DRCON_DRAIN_TIMEOUT",
+    }),
   };
 
   async run() {
@@ -59,18 +64,28 @@ New instances join the load balancer by themselves; scale returns once they pass
             replicas: s.replicas,
           }))
         : parseScaleArgs(argv as string[], Object.keys(services), config.maxReplicas);
+    const drainTimeoutMs = flags["drain-timeout"]
+      ? parseDuration(flags["drain-timeout"], "--drain-timeout")
+      : DEFAULT_DRAIN_TIMEOUT_MS;
     const endpoints = await runtime.endpoints();
-    const ctx = { results: [] as ServiceScaleResult[] };
-    await runTasks(scaleTasks(runtime, endpoints, requests, { noWait: flags["no-wait"] }), ctx, {
-      quiet: this.jsonEnabled(),
-    });
-    const result = { stack: config.stack, services: ctx.results };
+    const signal = this.interruptible(
+      "an instance being drained may be left in maintenance: the next drcon scale or up puts it back",
+    );
+    const results = await runScale(
+      runtime,
+      endpoints,
+      requests,
+      { noWait: flags["no-wait"], drainTimeoutMs, signal },
+      (tasks, ctx) => runTasks(tasks, ctx, { quiet: this.jsonEnabled() }),
+    );
+    const result = { stack: config.stack, services: results };
     if (this.jsonEnabled()) return result;
     for (const s of result.services) {
       const changes = [
         s.started.length ? `started ${s.started.join(", ")}` : "",
         s.stopped.length ? `stopped ${s.stopped.join(", ")}` : "",
         s.removed.length ? `removed dead ${s.removed.join(", ")}` : "",
+        s.restored.length ? `put ${s.restored.join(", ")} back in service` : "",
       ].filter(Boolean);
       this.log(
         `${s.service}: ${s.replicas} instance(s)${changes.length ? ` (${changes.join("; ")})` : ", nothing changed"}`,

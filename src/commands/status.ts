@@ -6,7 +6,7 @@ import { renderStatus } from "../ui/status-view.js";
 
 export default class Status extends DrconCommand {
   static override description =
-    "Show what runs: each component's state, health and uptime, the URLs, and per service its instances, their health and whether the LB routes to them. Exits 1 when the stack is not up.";
+    "Show what runs: each component's state, health and uptime, the URLs, and per service its instances, their health and whether the LB routes to them.\n\nWhat needs attention (stopped containers, a registrator whose sync is stale) is listed with the command that repairs it. Exits 1 when the stack is not up.";
 
   static override examples = ["<%= config.bin %> status", "<%= config.bin %> status --json"];
 

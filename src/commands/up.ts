@@ -10,7 +10,7 @@ export default class Up extends DrconCommand {
   static override description =
     `Bring up the stack: Consul, the registrator and the nginx + consul-template load balancer.
 
-Idempotent: on a running stack it changes nothing; after a partial failure or a removed container it repairs what is missing. It returns once Consul has a leader, the registrator has synced and the load balancer answers. A failed run removes what it made.`;
+Idempotent: on a running stack it changes nothing; after a partial failure or a removed container it repairs what is missing. It returns once Consul has a leader, the registrator has synced and the load balancer answers. A failed or interrupted run (Ctrl-C, SIGTERM) removes what it made; a second Ctrl-C leaves at once.`;
 
   static override examples = [
     "<%= config.bin %> up",
@@ -49,8 +49,13 @@ Idempotent: on a running stack it changes nothing; after a partial failure or a 
       hostIp: flags["host-ip"],
       pull: flags.pull,
     });
-    const result = await runUp(new StackRuntime(config), (tasks, ctx) =>
-      runTasks(tasks, ctx, { quiet: this.jsonEnabled() }),
+    const signal = this.interruptible(
+      "what this run made may be left: drcon up again repairs it, drcon down removes it",
+    );
+    const result = await runUp(
+      new StackRuntime(config),
+      (tasks, ctx) => runTasks(tasks, ctx, { quiet: this.jsonEnabled() }),
+      signal,
     );
     if (this.jsonEnabled()) return result;
     const stackFlag = result.stack === "drcon" ? "" : ` --stack ${result.stack}`;

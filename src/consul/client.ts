@@ -1,4 +1,5 @@
 import { Agent } from "node:http";
+import { hostname } from "node:os";
 import Consul from "consul";
 import { DrconError } from "../ui/errors.js";
 
@@ -39,6 +40,8 @@ export interface ServiceHealth {
   meta: Record<string, string>;
   /** passing | warning | critical, the worst of the instance's checks; maintenance counts as critical. */
   status: string;
+  /** The reason given when the instance was put in maintenance mode; undefined when it is not. */
+  maintenance?: string;
 }
 
 const ORDER = ["passing", "warning", "critical"];
@@ -189,7 +192,12 @@ export class ConsulApi {
    * same thing at once. The session has a TTL and is renewed while held: a crashed holder's
    * lock frees itself within seconds.
    */
-  async withLock<T>(key: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  async withLock<T>(
+    key: string,
+    timeoutMs: number,
+    fn: () => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const { ID: session } = (await this.call("session/create", () =>
       this.client.session.create({ name: key, ttl: "10s", lockdelay: "0s", behavior: "delete" }),
     )) as { ID: string };
@@ -199,10 +207,12 @@ export class ConsulApi {
     try {
       const deadline = Date.now() + timeoutMs;
       const acquire = () =>
-        this.call("kv", () =>
-          this.client.kv.set({ key, value: String(process.pid), acquire: session }),
-        );
+        this.call("kv", () => this.client.kv.set({ key, value: LOCK_HOLDER, acquire: session }));
       while (!(await acquire())) {
+        signal?.throwIfAborted();
+        const holder = await this.lockHolder(key);
+        // Killed, or left at once on a second Ctrl-C: free its lock now, not when its TTL ends.
+        if (holder?.gone) await this.client.session.destroy(holder.session).catch(() => {});
         if (Date.now() > deadline) {
           throw new DrconError(
             `another drcon command holds ${key} after ${timeoutMs / 1000} s: wait for it to finish and run this again`,
@@ -217,11 +227,31 @@ export class ConsulApi {
     }
   }
 
+  /** Whether a drcon command that still runs holds the lock on `key` (see withLock). */
+  async lockHeld(key: string): Promise<boolean> {
+    const holder = await this.lockHolder(key);
+    return Boolean(holder && !holder.gone);
+  }
+
+  /**
+   * The session holding the lock on `key`; `gone` when its holder was a drcon process on this
+   * host that no longer runs (its session would otherwise live on for up to twice its TTL).
+   */
+  private async lockHolder(key: string): Promise<{ session: string; gone: boolean } | undefined> {
+    const res = (await this.call("kv", () => this.client.kv.get(key))) as
+      | { Session?: string; Value?: string }
+      | undefined;
+    if (!res?.Session) return undefined;
+    const [host, pid] = (res.Value ?? "").split(" ");
+    return { session: res.Session, gone: host === hostname() && !processRuns(Number(pid)) };
+  }
+
   /** Polls until Consul has a leader; Consul needs a moment after its container starts. */
-  async waitForLeader(timeoutMs: number): Promise<string> {
+  async waitForLeader(timeoutMs: number, signal?: AbortSignal): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     let last = "no answer yet";
     while (Date.now() < deadline) {
+      signal?.throwIfAborted();
       try {
         const leader = await this.leader();
         if (leader) return leader;
@@ -280,7 +310,7 @@ function toHealth(data: unknown): ServiceHealth[] {
       Port: number;
       Meta?: Record<string, string>;
     };
-    Checks: Array<{ Status: string; ServiceID: string; CheckID: string }>;
+    Checks: Array<{ Status: string; ServiceID: string; CheckID: string; Notes?: string }>;
   }>;
   return entries.map((e) => {
     const own = e.Checks.filter((c) => c.ServiceID === e.Service.ID || c.CheckID === "serfHealth");
@@ -288,6 +318,8 @@ function toHealth(data: unknown): ServiceHealth[] {
       (worst, c) => (ORDER.indexOf(c.Status) > ORDER.indexOf(worst) ? c.Status : worst),
       "passing",
     );
+    // Consul's own check for maintenance mode; its notes carry the reason.
+    const maintenance = own.find((c) => c.CheckID === `_service_maintenance:${e.Service.ID}`);
     return {
       id: e.Service.ID,
       service: e.Service.Service,
@@ -295,8 +327,23 @@ function toHealth(data: unknown): ServiceHealth[] {
       port: e.Service.Port,
       meta: e.Service.Meta ?? {},
       status,
+      ...(maintenance ? { maintenance: maintenance.Notes ?? "" } : {}),
     };
   });
+}
+
+/** What a lock's value says about its holder: this host and this process. */
+const LOCK_HOLDER = `${hostname()} ${process.pid}`;
+
+function processRuns(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return true; // not ours to judge: assume it runs
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -66,3 +66,54 @@ function readJson(path: string): Record<string, unknown> | undefined {
     return undefined;
   }
 }
+
+/** The engine's socket as the engine itself sees it: what a container that talks to it mounts. */
+export interface EngineSocket {
+  path: string;
+  /** Why this path, in a few words (shown by `drcon doctor`). */
+  why: string;
+}
+
+/**
+ * The socket to bind-mount into the registrator, decided as testcontainers does
+ * (remote-container-runtime-socket-path.ts): an explicit override first; then, when the client
+ * reaches the engine through a socket forwarded from a VM (Docker Desktop, colima, OrbStack) or
+ * not through a socket at all (tcp://, ssh://), the engine's own /var/run/docker.sock; otherwise
+ * (a local engine, rootless included) the same socket the client uses, which the engine sees at
+ * the same path.
+ */
+export function engineSocket(
+  endpoint: Endpoint,
+  engineOs: string,
+  env: NodeJS.ProcessEnv = process.env,
+  home = homedir(),
+): EngineSocket {
+  if (env.DRCON_DOCKER_SOCKET) return { path: env.DRCON_DOCKER_SOCKET, why: "DRCON_DOCKER_SOCKET" };
+  if (!("socketPath" in endpoint.options)) {
+    return {
+      path: DEFAULT_SOCKET,
+      why: `the engine's own socket (reached over ${scheme(endpoint)})`,
+    };
+  }
+  if (engineOs === "Docker Desktop") {
+    return { path: DEFAULT_SOCKET, why: "the engine's own socket inside Docker Desktop's VM" };
+  }
+  const vm = forwardedFrom(endpoint.options.socketPath, home);
+  if (vm) return { path: DEFAULT_SOCKET, why: `the engine's own socket inside ${vm}'s VM` };
+  return { path: endpoint.options.socketPath, why: "the socket drcon uses (a local engine)" };
+}
+
+// Sockets that VM-based engines forward to the user's side; the engine inside listens on
+// /var/run/docker.sock.
+function forwardedFrom(socketPath: string, home: string): string | undefined {
+  const under = (...parts: string[]) => socketPath.startsWith(`${join(home, ...parts)}/`);
+  if (under(".docker", "run") || under(".docker", "desktop")) return "Docker Desktop";
+  if (under(".colima")) return "colima";
+  if (under(".orbstack")) return "OrbStack";
+  if (under(".lima")) return "Lima";
+  return undefined;
+}
+
+function scheme(endpoint: Endpoint): string {
+  return endpoint.url.split("://")[0] ?? endpoint.url;
+}

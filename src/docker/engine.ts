@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { DrconError } from "../ui/errors.js";
-import { type Endpoint, resolveEndpoint } from "./connection.js";
+import { type Endpoint, type EngineSocket, engineSocket, resolveEndpoint } from "./connection.js";
 
 export type ContainerSpec = Docker.ContainerCreateOptions & { name: string };
 export type ContainerSummary = Docker.ContainerInfo;
@@ -47,6 +47,13 @@ export class DockerEngine {
   async version(): Promise<{ version: string; apiVersion: string; os: string }> {
     const v = await this.call(() => this.api.version());
     return { version: v.Version, apiVersion: v.ApiVersion, os: `${v.Os}/${v.Arch}` };
+  }
+
+  /** The engine's socket as a container on it mounts it (engineSocket: override, VM, local). */
+  async socketForContainers(): Promise<EngineSocket> {
+    // "Docker Desktop" in `docker info`'s OperatingSystem tells its VM apart.
+    const info = await this.call(() => this.api.info());
+    return engineSocket(this.endpoint, String(info.OperatingSystem ?? ""));
   }
 
   async imageExists(ref: string): Promise<boolean> {
@@ -153,13 +160,41 @@ export class DockerEngine {
     return this.inspectOrUndefined(() => this.api.getContainer(id).inspect());
   }
 
+  /**
+   * The container's processes as the engine's host lists them (`docker top`), one record per
+   * process keyed by `ps`'s column titles (e.g. PID, COMMAND). `psArgs` must keep the PID column.
+   */
+  async processes(
+    id: string,
+    psArgs: string,
+    timeoutMs: number,
+  ): Promise<Array<Record<string, string>>> {
+    const top = (await this.call(() =>
+      this.api
+        .getContainer(id)
+        .top({ ps_args: psArgs, abortSignal: AbortSignal.timeout(timeoutMs) }),
+    )) as { Titles: string[]; Processes: string[][] | null };
+    return (top.Processes ?? []).map((row) =>
+      Object.fromEntries(top.Titles.map((title, i) => [title, row[i] ?? ""])),
+    );
+  }
+
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
-    // The engine answers once the container exits, up to `timeoutSeconds` later.
-    const api = new Docker({
+    const api = this.waitingForStop(timeoutSeconds);
+    await this.ignoreGone(() => api.getContainer(id).stop({ t: timeoutSeconds }));
+  }
+
+  async restartContainer(id: string, timeoutSeconds: number): Promise<void> {
+    const api = this.waitingForStop(timeoutSeconds);
+    await this.call(() => api.getContainer(id).restart({ t: timeoutSeconds }));
+  }
+
+  /** A stop answers once the container exits, up to `timeoutSeconds` later: a longer deadline. */
+  private waitingForStop(timeoutSeconds: number): Docker {
+    return new Docker({
       ...this.endpoint.options,
       timeout: timeoutSeconds * 1000 + this.timeoutMs,
     });
-    await this.ignoreGone(() => api.getContainer(id).stop({ t: timeoutSeconds }));
   }
 
   async killContainer(id: string, signal: string): Promise<void> {

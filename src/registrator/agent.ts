@@ -16,6 +16,8 @@ export interface AgentOptions {
   network: string;
   resyncMs: number;
   heartbeatMs: number;
+  /** Docker unreachable this long: `run` fails, so that the container's restart policy restarts it. */
+  dockerLostMs: number;
   log: Log;
 }
 
@@ -127,6 +129,7 @@ export class RegistratorAgent {
 
   private async followEvents(since: number): Promise<void> {
     let from = since;
+    let unreachableSince: number | undefined;
     const filters = { type: ["container", "network"] };
     while (!this.stopped) {
       try {
@@ -141,11 +144,32 @@ export class RegistratorAgent {
           error: (err as Error).message,
           since: from,
         });
+        unreachableSince = (await this.dockerAnswers())
+          ? undefined
+          : (unreachableSince ?? Date.now());
+        // A restarted engine listens on a new socket, which the file bind-mounted into this
+        // container no longer is: only a fresh start of the container (its restart policy)
+        // mounts the new one.
+        if (
+          unreachableSince !== undefined &&
+          Date.now() - unreachableSince > this.options.dockerLostMs
+        ) {
+          throw new Error(
+            `Docker unreachable for ${this.options.dockerLostMs / 1000} s: exiting for a fresh start`,
+          );
+        }
         await sleep(1000);
       }
       // Events from `from` on are replayed (handling is idempotent); a resync covers the rest.
       void this.resync(false);
     }
+  }
+
+  private dockerAnswers(): Promise<boolean> {
+    return this.engine.version().then(
+      () => true,
+      () => false,
+    );
   }
 
   private async heartbeat(): Promise<void> {

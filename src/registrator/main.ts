@@ -29,6 +29,7 @@ const agent = new RegistratorAgent(new DockerEngine(), new ConsulApi(host, Numbe
   network,
   resyncMs: Number(process.env.DRCON_RESYNC_SECONDS ?? 10) * 1000,
   heartbeatMs: 1000,
+  dockerLostMs: 10_000,
   log,
 });
 

@@ -51,6 +51,12 @@ export function parseSyncRecord(raw: string | undefined): SyncRecord | undefined
   return { at, registered };
 }
 
+// `always`, not `unless-stopped`: after an engine crash the engine marks every container as
+// stopped by hand, and `unless-stopped` then never starts them again (moby #31735). `docker
+// stop`/`docker kill` (drcon's `down`, `scale`, `kill`) still count as deliberate: Docker does
+// not restart those until the engine itself restarts.
+const RESTART_POLICY = { Name: "always" } as const;
+
 export interface BuiltImages {
   registrator: string;
   lb: string;
@@ -87,7 +93,7 @@ export function consulSpec(config: Config): ContainerSpec {
         ],
       },
       Mounts: [{ Type: "volume", Source: volumeName(stack), Target: "/consul/data" }],
-      RestartPolicy: { Name: "unless-stopped" },
+      RestartPolicy: RESTART_POLICY,
     },
   });
 }
@@ -134,7 +140,7 @@ export function registratorSpec(
     HostConfig: {
       NetworkMode: stack,
       Binds: [`${dockerSocket}:/var/run/docker.sock`],
-      RestartPolicy: { Name: "unless-stopped" },
+      RestartPolicy: RESTART_POLICY,
     },
   });
 }
@@ -163,7 +169,7 @@ export function lbSpec(config: Config, image: string, routeKey: string): Contain
       PortBindings: {
         [`${LB_HTTP_PORT}/tcp`]: [{ HostIp: config.hostIp, HostPort: String(config.ports.lb) }],
       },
-      RestartPolicy: { Name: "unless-stopped" },
+      RestartPolicy: RESTART_POLICY,
     },
   });
 }
@@ -193,7 +199,7 @@ export function instanceSpec(
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: { ...instanceLabels(config.stack, service, index), ...serviceLabels(svc) },
     ExposedPorts: { [`${svc.port}/tcp`]: {} },
-    HostConfig: { NetworkMode: config.stack },
+    HostConfig: { NetworkMode: config.stack, RestartPolicy: RESTART_POLICY },
   };
 }
 

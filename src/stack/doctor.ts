@@ -1,9 +1,12 @@
 import type { Config } from "../config/schema.js";
+import type { EngineSocket } from "../docker/connection.js";
 import { DockerEngine } from "../docker/engine.js";
 import { hostPort, isPortFree } from "./ports.js";
 
 export interface DoctorReport {
   engine: { url: string; source: string; version: string; apiVersion: string; os: string };
+  /** The socket `up` bind-mounts into the registrator. */
+  registratorSocket: EngineSocket;
   images: Array<{ role: string; image: string; present: boolean }>;
   ports: Array<{ name: string; address: string; free: boolean }>;
   pull: string;
@@ -28,6 +31,7 @@ export async function runDoctor(
   engine = new DockerEngine(),
 ): Promise<DoctorReport> {
   const version = await engine.version();
+  const registratorSocket = await engine.socketForContainers();
   const images = await Promise.all(
     configuredImages(config).map(async (i) => ({
       ...i,
@@ -47,6 +51,7 @@ export async function runDoctor(
   );
   return {
     engine: { url: engine.endpoint.url, source: engine.endpoint.source, ...version },
+    registratorSocket,
     images,
     ports,
     pull: config.pull,

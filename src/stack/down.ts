@@ -1,9 +1,8 @@
 import { engineMessage } from "../docker/engine.js";
 import { DrconError } from "../ui/errors.js";
 import { GRACEFUL_STOP_S } from "./components.js";
-import { LABELS } from "./names.js";
+import { LABELS, nameOf } from "./names.js";
 import type { StackRuntime } from "./runtime.js";
-import { nameOf } from "./status.js";
 
 export interface DownResult {
   stack: string;

@@ -1,13 +1,15 @@
 import { sleep } from "../consul/client.js";
 import { DrconError } from "../ui/errors.js";
 import { type Instance, listInstances } from "./instances.js";
-import type { StackRuntime } from "./runtime.js";
+import { routesTo } from "./lb-routes.js";
+import type { StackEndpoints, StackRuntime } from "./runtime.js";
 import { pickRandom } from "./scale-plan.js";
+import { waitFor } from "./wait.js";
 
 export interface KillOptions {
   count: number;
   signal: string;
-  /** Start the killed instances again, so the count comes back after each round. */
+  /** Start the killed instances again, so the count comes back after each round (once routed). */
   restart: boolean;
 }
 
@@ -32,6 +34,7 @@ export function normaliseSignal(signal: string): string {
  */
 export async function killRound(
   runtime: StackRuntime,
+  endpoints: StackEndpoints,
   target: string,
   options: KillOptions,
 ): Promise<KillRound> {
@@ -44,6 +47,8 @@ export async function killRound(
       await runtime.engine.startContainer(v.id);
       restarted.push(v.name);
     }
+    // Like scale: the round ends once the LB routes the restarted instances again.
+    await Promise.all(victims.map((v) => waitUntilRoutedAgain(runtime, endpoints, v)));
   }
   return { at: new Date().toISOString(), killed: victims.map((v) => v.name), restarted };
 }
@@ -80,4 +85,26 @@ async function waitUntilStopped(runtime: StackRuntime, id: string): Promise<void
     if (!details?.State.Running) return;
     await sleep(50);
   }
+}
+
+/**
+ * Waits until the LB routes the instance's registration from its latest start: the one from
+ * before the kill (same container, maybe same address) may not have left Consul yet.
+ */
+async function waitUntilRoutedAgain(
+  runtime: StackRuntime,
+  endpoints: StackEndpoints,
+  instance: Instance,
+): Promise<void> {
+  const startedAt = (await runtime.engine.inspectContainer(instance.id))?.State.StartedAt;
+  await waitFor(async () => {
+    const current = (await endpoints.consul.agentServices()).filter(
+      (s) => s.Meta?.drcon_container === instance.id && s.Meta?.drcon_started === startedAt,
+    );
+    if (current.length === 0) return undefined;
+    for (const s of current) {
+      if (!(await routesTo(endpoints.lbUrl, s.Service, `${s.Address}:${s.Port}`))) return undefined;
+    }
+    return true;
+  }, `${instance.name} to be routed again after its restart`);
 }

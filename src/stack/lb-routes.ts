@@ -42,3 +42,9 @@ export function fetchRoutes(lbUrl: string, timeoutMs = 2000): Promise<LbRoutes> 
     req.end();
   });
 }
+
+/** Whether the LB's loaded configuration routes `service` to `address` (ip:port). */
+export async function routesTo(lbUrl: string, service: string, address: string): Promise<boolean> {
+  const routes = await fetchRoutes(lbUrl);
+  return (routes.services[service] ?? []).includes(address);
+}

@@ -1,5 +1,6 @@
 // Names that end up in Docker, Consul and nginx. Everything here is validated, so that no
 // name taken from a config file, a flag or a container's environment can inject configuration.
+import type { ContainerSummary } from "../docker/engine.js";
 import { DrconError } from "../ui/errors.js";
 
 /** A DNS label: what Consul, nginx server_names and Docker all accept without escaping. */
@@ -66,4 +67,9 @@ export function notMadeByDrcon(name: string): DrconError {
   return new DrconError(
     `a container named ${name} exists that drcon did not make: remove or rename it, or use another --stack`,
   );
+}
+
+/** A container's name as the user sees it (without Docker's leading slash). */
+export function nameOf(c: ContainerSummary): string {
+  return c.Names[0]?.replace(/^\//, "") ?? c.Id.slice(0, 12);
 }

@@ -1,8 +1,10 @@
 import { type ConsulApi, type ServiceHealth, unlessUnanswered } from "../consul/client.js";
 import type { ContainerSummary } from "../docker/engine.js";
 import { parseSyncRecord, SYNC_KEY } from "./components.js";
+import { DRAIN_REASON, scaleLockKey } from "./drain.js";
 import { fetchRoutes, type LbRoutes } from "./lb-routes.js";
-import { LABELS, type Role } from "./names.js";
+import { LABELS, nameOf, type Role } from "./names.js";
+import { SYNC_STALE_MS, stoppedInstances, syncAgeMs } from "./repair.js";
 import type { StackRuntime } from "./runtime.js";
 
 export interface ComponentStatus {
@@ -28,6 +30,8 @@ export interface StatusReport {
   urls: { lb: string; consul: string } | null;
   components: ComponentStatus[];
   services: Array<{ name: string; instances: InstanceStatus[] }>;
+  /** What is wrong and what repairs it, one line each (empty when all is well). */
+  attention: string[];
 }
 
 const ROLES = ["consul", "registrator", "lb"] as const;
@@ -52,8 +56,11 @@ export async function runStatus(runtime: StackRuntime, now = Date.now()): Promis
     }),
   );
   const running = components.every((c) => c.state === "running");
+  const attention = stoppedAttention(runtime.name, components, containers);
   if (!running) {
-    return { stack: runtime.name, up: false, urls: null, components, services: [] };
+    // No Consul to ask: drcon's instances as the engine has them.
+    const services = await serviceStatuses(runtime, undefined, containers, undefined);
+    return { stack: runtime.name, up: false, urls: null, components, services, attention };
   }
   const endpoints = await runtime.endpoints();
   const { consul } = endpoints;
@@ -64,8 +71,15 @@ export async function runStatus(runtime: StackRuntime, now = Date.now()): Promis
     fetchRoutes(endpoints.lbUrl).catch(() => undefined),
   ]);
   setHealth(components, "consul", leader ? `leader ${leader}` : "no leader");
-  setHealth(components, "registrator", syncHealth(synced, now));
+  const record = parseSyncRecord(synced);
+  const syncAge = record ? syncAgeMs(record, now) : undefined;
+  setHealth(components, "registrator", syncHealth(synced, syncAge));
   setHealth(components, "lb", routes ? "answering" : "not answering");
+  if (leader && (syncAge === undefined || syncAge > SYNC_STALE_MS)) {
+    const since =
+      syncAge === undefined ? "has recorded no sync" : `has not synced for ${seconds(syncAge)} s`;
+    attention.unshift(`the registrator ${since}: \`${upCommand(runtime.name)}\` restarts it`);
+  }
   const services = await serviceStatuses(runtime, consul, containers, routes);
   return {
     stack: runtime.name,
@@ -73,16 +87,36 @@ export async function runStatus(runtime: StackRuntime, now = Date.now()): Promis
     urls: { lb: endpoints.lbUrl, consul: endpoints.consulUrl },
     components,
     services,
+    attention,
   };
+}
+
+/** Components and drcon's instances that do not run, and the command that starts them. */
+function stoppedAttention(
+  stack: string,
+  components: ComponentStatus[],
+  containers: ContainerSummary[],
+): string[] {
+  if (components.every((c) => c.state === "missing") && containers.length === 0) return [];
+  const stopped = [
+    ...components.filter((c) => c.state !== "running").map((c) => `${c.name} (${c.state})`),
+    ...stoppedInstances(containers).map((c) => `${nameOf(c)} (${c.State})`),
+  ];
+  if (stopped.length === 0) return [];
+  return [`not running: ${stopped.join(", ")}: \`${upCommand(stack)}\` starts them again`];
+}
+
+function upCommand(stack: string): string {
+  return stack === "drcon" ? "drcon up" : `drcon up --stack ${stack}`;
 }
 
 async function serviceStatuses(
   runtime: StackRuntime,
-  consul: ConsulApi,
+  consul: ConsulApi | undefined,
   containers: ContainerSummary[],
   routes: LbRoutes | undefined,
 ): Promise<StatusReport["services"]> {
-  const registered = await consul.servicesTagged("drcon").catch(() => [] as string[]);
+  const registered = (await consul?.servicesTagged("drcon").catch(() => [])) ?? [];
   // Services added with `scale --image` are in no config: their instances' labels name them.
   const labelled = containers
     .filter((c) => c.Labels[LABELS.role] === "instance")
@@ -92,12 +126,15 @@ async function serviceStatuses(
     .sort();
   return Promise.all(
     names.map(async (name) => {
-      const health = await consul.health(name).catch(() => [] as ServiceHealth[]);
+      const [health, scaling] = await Promise.all([
+        consul ? consul.health(name).catch(() => [] as ServiceHealth[]) : [],
+        consul ? consul.lockHeld(scaleLockKey(name)).catch(() => false) : false,
+      ]);
       const routed = new Set(routes?.services[name] ?? []);
       const instances: InstanceStatus[] = health.map((h) => ({
         name: h.meta.drcon_instance ?? h.id,
         address: `${h.address}:${h.port}`,
-        health: h.status,
+        health: healthText(h, scaling),
         routed: routed.has(`${h.address}:${h.port}`),
         // Made by `drcon scale`, not started by hand (even if labelled with the stack).
         managed: containers.some(
@@ -111,7 +148,8 @@ async function serviceStatuses(
         instances.push({
           name: nameOf(c),
           address: null,
-          health: c.State === "running" ? "not registered" : c.State,
+          // Without Consul (stack not up) whether it is registered is unknown.
+          health: c.State !== "running" ? c.State : consul ? "not registered" : "running",
           routed: false,
           managed: true,
         });
@@ -128,8 +166,7 @@ export function notUpMessage(report: StatusReport): string {
   const why = stopped.length
     ? stopped.map((c) => `${c.role} ${c.state}`)
     : report.components.map((c) => `${c.role}: ${c.health}`);
-  const flag = report.stack === "drcon" ? "" : ` --stack ${report.stack}`;
-  return `stack ${report.stack} is not up (${why.join(", ")}): run \`drcon up${flag}\``;
+  return `stack ${report.stack} is not up (${why.join(", ")}): run \`${upCommand(report.stack)}\``;
 }
 
 function setHealth(components: ComponentStatus[], role: ComponentStatus["role"], health: string) {
@@ -137,17 +174,24 @@ function setHealth(components: ComponentStatus[], role: ComponentStatus["role"],
   if (c) c.health = health;
 }
 
-export function nameOf(c: ContainerSummary): string {
-  return c.Names[0]?.replace(/^\//, "") ?? c.Id.slice(0, 12);
-}
-
 /** The registrator's last full sync, as the status table shows it. */
-function syncHealth(raw: string | undefined, now: number): string {
+function syncHealth(raw: string | undefined, syncAge: number | undefined): string {
   if (!raw) return "not synced";
-  const record = parseSyncRecord(raw);
-  return record ? `synced ${ago(record.at, now)}` : "sync unknown (unreadable record)";
+  if (syncAge === undefined) return "sync unknown (unreadable record)";
+  return `${syncAge > SYNC_STALE_MS ? "sync stale: last" : "synced"} ${seconds(syncAge)} s ago`;
 }
 
-function ago(iso: string, now: number): string {
-  return `${Math.max(0, Math.round((now - Date.parse(iso)) / 1000))} s ago`;
+function seconds(ms: number): number {
+  return Math.round(ms / 1000);
+}
+
+/**
+ * An instance in maintenance is "draining" while a `drcon scale` holds the service's lock, and
+ * "in maintenance" otherwise (left by an interrupted scale, which the next scale or up repairs,
+ * or put there by hand), rather than a bare "critical".
+ */
+function healthText(h: ServiceHealth, scaling: boolean): string {
+  if (h.maintenance === undefined) return h.status;
+  if (h.maintenance === DRAIN_REASON && scaling) return "draining";
+  return h.maintenance === DRAIN_REASON ? "in maintenance (interrupted scale)" : "in maintenance";
 }

@@ -1,8 +1,7 @@
 import type { ListrTask } from "listr2";
 import { ConsulApi } from "../consul/client.js";
-import { DEFAULT_SOCKET } from "../docker/connection.js";
 import { type ContainerSpec, engineMessage } from "../docker/engine.js";
-import { DrconError } from "../ui/errors.js";
+import { DrconError, InterruptedError, interruption } from "../ui/errors.js";
 import {
   type BuiltImages,
   consulSpec,
@@ -16,13 +15,16 @@ import {
   SYNC_KEY,
   type SyncRecord,
 } from "./components.js";
+import { DRAIN_REASON, restoreDrained, withScaleLock } from "./drain.js";
 import { builtImageTags, ensureBuilt, ensureImage } from "./images.js";
+import { listInstances } from "./instances.js";
 import { fetchRoutes } from "./lb-routes.js";
 import { LABELS, notMadeByDrcon, stackLabels, volumeName } from "./names.js";
 import { checkPorts } from "./port-check.js";
 import { hostPort, httpUrl, urlHost } from "./ports.js";
+import { restartStaleRegistrator, startStoppedInstances } from "./repair.js";
 import type { StackRuntime } from "./runtime.js";
-import { READY_TIMEOUT_MS, waitFor } from "./wait.js";
+import { READY_TIMEOUT_MS, untilAborted, waitFor } from "./wait.js";
 
 export interface UpResult {
   stack: string;
@@ -36,18 +38,21 @@ interface UpContext {
   /** The stack network's id: the key the registrator signs registrations with (routeKeyOf). */
   routeKey?: string;
   /** What this run made, newest last: removed again if the run fails. */
-  created: Array<{ kind: "container" | "network" | "volume"; id: string }>;
+  created: Array<{ kind: "container" | "network" | "volume"; id: string; name: string }>;
   changed: string[];
 }
 
-/** The steps of `drcon up`, each idempotent: a running, current component is left alone. */
-export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
+/**
+ * The steps of `drcon up`, each idempotent: a running, current component is left alone. Each
+ * step first checks `signal`, and every wait ends when it is aborted (Ctrl-C).
+ */
+export function upTasks(runtime: StackRuntime, signal?: AbortSignal): ListrTask<UpContext>[] {
   const { config, engine } = runtime;
   const stack = config.stack;
   const consul = new ConsulApi(urlHost(config.hostIp), config.ports.consul);
   const lbUrl = httpUrl(config.hostIp, config.ports.lb);
 
-  return [
+  const steps: ListrTask<UpContext>[] = [
     {
       title: "Docker engine",
       task: async (_ctx, task) => {
@@ -70,9 +75,12 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
         const pull = (ref: string): ListrTask<UpContext> => ({
           title: ref,
           task: async (_c, sub) => {
-            const did = await ensureImage(engine, ref, config.pull, (l) => {
-              sub.output = l;
-            });
+            const did = await untilAborted(
+              ensureImage(engine, ref, config.pull, (l) => {
+                sub.output = l;
+              }),
+              signal,
+            );
             sub.title = `${ref} (${did})`;
           },
         });
@@ -85,9 +93,12 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
                 {
                   title: `build ${images[name]}`,
                   task: async (_c2, step) => {
-                    const did = await ensureBuilt(engine, config, name, images[name], (l) => {
-                      step.output = l;
-                    });
+                    const did = await untilAborted(
+                      ensureBuilt(engine, config, name, images[name], (l) => {
+                        step.output = l;
+                      }),
+                      signal,
+                    );
                     step.title = `${images[name]} (${did})`;
                   },
                 },
@@ -114,11 +125,11 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
         const network = await engine.ensureNetwork(stack, stackLabels(stack, "consul"));
         ctx.routeKey = network.id;
         if (network.created) {
-          ctx.created.push({ kind: "network", id: stack });
+          ctx.created.push({ kind: "network", id: stack, name: stack });
           ctx.changed.push(`network ${stack}`);
         } else task.title = `Network ${stack} (present)`;
         if (await engine.ensureVolume(volume, consulVolumeLabels(config))) {
-          ctx.created.push({ kind: "volume", id: volume });
+          ctx.created.push({ kind: "volume", id: volume, name: volume });
           ctx.changed.push(`volume ${volume}`);
         }
       },
@@ -127,21 +138,33 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
       title: "Consul",
       task: async (ctx, task) => {
         const did = await ensureContainer(runtime, ctx, consulSpec(config));
-        const leader = await consul.waitForLeader(READY_TIMEOUT_MS);
+        const leader = await consul.waitForLeader(READY_TIMEOUT_MS, signal);
         task.title = `Consul at ${consul.url} (${did}, leader ${leader})`;
       },
     },
     {
       title: "Registrator",
       task: async (ctx, task) => {
+        const socket = await engine.socketForContainers();
         const spec = registratorSpec(
           config,
           requireImages(ctx).registrator,
-          dockerSocket(runtime),
+          socket.path,
           requireRouteKey(ctx),
         );
-        const did = await ensureContainer(runtime, ctx, spec);
-        const synced = await waitForSync(runtime, consul, spec.name);
+        let did: string = await ensureContainer(runtime, ctx, spec);
+        if (did === "running" && (await restartStaleRegistrator(runtime, consul, spec.name))) {
+          did = "restarted: its sync was stale";
+          ctx.changed.push(`container ${spec.name} (restarted)`);
+        }
+        const synced = await waitForSync(runtime, consul, spec.name, signal).catch((err: Error) => {
+          if (err instanceof InterruptedError) throw err;
+          // The usual cause: the mounted socket is not the engine's (a VM-based engine).
+          throw new DrconError(
+            `${err.message}; it mounts ${socket.path} (${socket.why}): if the engine's own socket is another, set DRCON_DOCKER_SOCKET to it (see \`docker logs ${spec.name}\`)`,
+            { cause: err },
+          );
+        });
         task.title = `Registrator (${did}, synced ${synced.registered} instance(s))`;
       },
     },
@@ -153,23 +176,80 @@ export function upTasks(runtime: StackRuntime): ListrTask<UpContext>[] {
           ctx,
           lbSpec(config, requireImages(ctx).lb, requireRouteKey(ctx)),
         );
-        await waitFor(() => fetchRoutes(lbUrl), "the load balancer to answer");
+        await waitFor(() => fetchRoutes(lbUrl), "the load balancer to answer", { signal });
         task.title = `Load balancer at ${lbUrl} (${did})`;
       },
     },
+    {
+      title: "Instances",
+      task: async (ctx, task) => {
+        // What an engine crash or a `drcon kill` left stopped is started again.
+        const started = await startStoppedInstances(runtime, lbUrl);
+        ctx.changed.push(...started.map((name) => `container ${name} (started again)`));
+        // What an interrupted `drcon scale` left in maintenance is put back in service.
+        const restored = await restoreAllDrained(runtime, consul, signal);
+        if (restored.length > 0) ctx.changed.push(`put ${restored.join(", ")} back in service`);
+        const done = [
+          started.length ? `started again ${started.join(", ")}` : "",
+          restored.length ? `put ${restored.join(", ")} back in service` : "",
+        ].filter(Boolean);
+        task.title = done.length ? `Instances: ${done.join("; ")}` : "Instances (all running)";
+      },
+    },
   ];
+  return steps.map((step) => ({
+    ...step,
+    task: (ctx, task) => {
+      signal?.throwIfAborted();
+      return step.task(ctx, task);
+    },
+  }));
 }
 
+/**
+ * Puts back in service every running instance that an interrupted or killed `drcon scale` left
+ * in maintenance, under each service's scale lock, so a drain in progress is never undone.
+ */
+async function restoreAllDrained(
+  runtime: StackRuntime,
+  consul: ConsulApi,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const running = (await listInstances(runtime)).filter((i) => i.running);
+  const services = [...new Set(running.map((i) => i.service))].sort();
+  const restored: string[] = [];
+  for (const service of services) {
+    const left = (await consul.health(service)).some((h) => h.maintenance === DRAIN_REASON);
+    if (!left) continue;
+    const ids = new Set(running.filter((i) => i.service === service).map((i) => i.id));
+    restored.push(
+      ...(await withScaleLock(
+        consul,
+        service,
+        () => restoreDrained(consul, service, (id) => ids.has(id)),
+        signal,
+      )),
+    );
+  }
+  return restored;
+}
+
+/** Runs the steps; a failed or interrupted run removes what it made, newest first. */
 export async function runUp(
   runtime: StackRuntime,
   run: (tasks: ListrTask<UpContext>[], ctx: UpContext) => Promise<unknown>,
+  signal?: AbortSignal,
 ): Promise<UpResult> {
   const ctx: UpContext = { created: [], changed: [] };
   try {
-    await run(upTasks(runtime), ctx);
+    await run(upTasks(runtime, signal), ctx);
   } catch (err) {
-    await rollback(runtime, ctx);
-    throw err;
+    const removed = await rollback(runtime, ctx);
+    const interrupted = interruption(signal);
+    if (!interrupted) throw err;
+    throw interrupted.after(
+      removed.length > 0 ? `removed what this run made (${removed.join(", ")})` : "nothing to undo",
+    );
   }
   const { hostIp, ports } = runtime.config;
   return {
@@ -180,17 +260,23 @@ export async function runUp(
   };
 }
 
-/** Removes what a failed run made, newest first, so a failed `up` leaves nothing half made. */
-async function rollback(runtime: StackRuntime, ctx: UpContext): Promise<void> {
+/**
+ * Removes what a failed run made, newest first, so a failed `up` leaves nothing half made.
+ * Returns what it removed, as "container drcon-consul".
+ */
+async function rollback(runtime: StackRuntime, ctx: UpContext): Promise<string[]> {
+  const removed: string[] = [];
   for (const item of ctx.created.reverse()) {
     try {
       if (item.kind === "container") await runtime.engine.removeContainer(item.id);
       if (item.kind === "network") await runtime.engine.removeNetwork(item.id);
       if (item.kind === "volume") await runtime.engine.removeVolume(item.id);
+      removed.push(`${item.kind} ${item.name}`);
     } catch {
       // Best effort: the original error is what the user needs to see.
     }
   }
+  return removed;
 }
 
 /**
@@ -215,7 +301,7 @@ async function ensureContainer(
     await engine.removeContainer(existing.Id);
   }
   const id = await engine.createContainer(spec);
-  ctx.created.push({ kind: "container", id });
+  ctx.created.push({ kind: "container", id, name: spec.name });
   ctx.changed.push(`container ${spec.name}`);
   try {
     await engine.startContainer(id);
@@ -243,25 +329,24 @@ function requireRouteKey(ctx: UpContext): string {
   return ctx.routeKey;
 }
 
-/** The engine's socket as the engine's host sees it, mounted into the registrator. */
-function dockerSocket(runtime: StackRuntime): string {
-  const options = runtime.engine.endpoint.options;
-  return "socketPath" in options ? options.socketPath : DEFAULT_SOCKET;
-}
-
 /** Waits until the registrator reports a full sync made after its container started. */
 async function waitForSync(
   runtime: StackRuntime,
   consul: ConsulApi,
   name: string,
+  signal?: AbortSignal,
 ): Promise<SyncRecord> {
   const started = Date.parse((await runtime.engine.inspectContainer(name))?.State.StartedAt ?? "");
-  return waitFor(async () => {
-    // An unreadable record counts as no sync yet: the registrator's next one replaces it.
-    const synced = parseSyncRecord(await consul.kvGet(SYNC_KEY));
-    // A second of slack: the two clocks are the same host's, but timestamps are rounded.
-    return synced && Date.parse(synced.at) >= started - 1000 ? synced : undefined;
-  }, "the registrator's first sync");
+  return waitFor(
+    async () => {
+      // An unreadable record counts as no sync yet: the registrator's next one replaces it.
+      const synced = parseSyncRecord(await consul.kvGet(SYNC_KEY));
+      // A second of slack: the two clocks are the same host's, but timestamps are rounded.
+      return synced && Date.parse(synced.at) >= started - 1000 ? synced : undefined;
+    },
+    "the registrator's first sync",
+    { signal },
+  );
 }
 
 export type { UpContext };

@@ -2,7 +2,8 @@ import { Command, Errors, Flags, type Interfaces } from "@oclif/core";
 import { type LoadOptions, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { color } from "./colors.js";
-import { DrconError } from "./errors.js";
+import { DrconError, InterruptedError } from "./errors.js";
+import { captureInterrupts, type Interrupts } from "./interrupt.js";
 
 /** What every drcon command shares: --stack, --config, --debug, and one way to fail. */
 export abstract class DrconCommand extends Command {
@@ -31,6 +32,23 @@ export abstract class DrconCommand extends Command {
     });
   }
 
+  private interrupts: Interrupts | undefined;
+
+  /**
+   * From here on the command owns SIGINT/SIGTERM: the first one aborts the returned signal (the
+   * services undo what they left half made, then the command exits 130 or 143), a second one
+   * leaves at once. `leaving` tells the user what a second one may leave behind.
+   */
+  protected interruptible(leaving: string): AbortSignal {
+    this.interrupts ??= captureInterrupts(leaving);
+    return this.interrupts.signal;
+  }
+
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    this.interrupts?.dispose();
+    return super.finally(err);
+  }
+
   /**
    * Every failure is one line on stderr, --json or not (oclif's --json mode would print nothing
    * there); with --json, stdout also gets oclif's `{"error": ...}` object, kept to what a script
@@ -50,8 +68,10 @@ export abstract class DrconCommand extends Command {
       ? err.message
       : `${err.message}${debug ? "" : " (run again with --debug for details)"}`;
     const code = ours ? err.exitCode : (err.oclif?.exit ?? 1);
-    // Not logToStderr: --json silences it.
-    process.stderr.write(`${color.red("Error:")} ${message}\n`);
+    // Not logToStderr: --json silences it. An interruption is no error the user has to fix: it
+    // says what happened and what was cleaned up.
+    const line = err instanceof InterruptedError ? message : `${color.red("Error:")} ${message}`;
+    process.stderr.write(`${line}\n`);
     if (json) {
       const result = ours ? err.result : undefined;
       this.logJson({ ...result, ...this.toErrorJson({ message, exitCode: code }) });

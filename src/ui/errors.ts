@@ -17,3 +17,32 @@ export class DrconError extends Error {
     this.result = options.result;
   }
 }
+
+export type InterruptSignal = "SIGINT" | "SIGTERM";
+
+/**
+ * The user stopped the command (Ctrl-C, or SIGTERM from a supervisor). It is the reason of the
+ * AbortSignal the services watch; they throw it again with what they cleaned up. Exit code is
+ * the shell's convention, 128 + the signal's number.
+ */
+export class InterruptedError extends DrconError {
+  constructor(
+    readonly signal: InterruptSignal,
+    readonly cleanedUp = "",
+  ) {
+    super(`Interrupted by ${signal}${cleanedUp ? `: ${cleanedUp}` : ""}`, {
+      exitCode: signal === "SIGINT" ? 130 : 143,
+    });
+    this.name = "InterruptedError";
+  }
+
+  /** The same interruption, now saying what the command undid or finished before it left. */
+  after(cleanedUp: string): InterruptedError {
+    return new InterruptedError(this.signal, cleanedUp);
+  }
+}
+
+/** The interruption `signal` was aborted with, if any. */
+export function interruption(signal: AbortSignal | undefined): InterruptedError | undefined {
+  return signal?.reason instanceof InterruptedError ? signal.reason : undefined;
+}

@@ -33,6 +33,9 @@ export function renderStatus(report: StatusReport): string {
       ),
     );
   }
+  if (report.attention.length > 0) {
+    lines.push("", color.yellow("Needs attention:"), ...report.attention.map((a) => `  ${a}`));
+  }
   if (!report.up && report.components.every((c) => c.state === "missing")) {
     lines.push("", `Nothing runs for stack ${report.stack}: start it with \`drcon up\`.`);
   }

@@ -25,7 +25,9 @@ export async function runTasks<C>(tasks: ListrTask<C>[], ctx: C, options: TaskOp
       logger: new ListrLogger({ useIcons: true, toStderr: [] }),
     },
     collectErrors: false,
-    registerSignalListeners: true,
+    // The command owns SIGINT/SIGTERM (ui/interrupt.ts): listr2 would exit 127 mid-step, skipping
+    // the clean-up.
+    registerSignalListeners: false,
   });
   return list.run();
 }

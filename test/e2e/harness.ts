@@ -72,16 +72,21 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real CLI (bin/run.js on the built dist/) and never throws on a non-zero exit. */
+/**
+ * Runs the real CLI (bin/run.js on the built dist/) and never throws on a non-zero exit. `via`
+ * is a command that runs it (e.g. nsenter into another network namespace).
+ */
 export function drcon(
   args: string[],
   env: Record<string, string | undefined> = {},
   timeoutMs = 170_000,
+  via: string[] = [],
 ): Promise<CliResult> {
+  const [command = process.execPath, ...before] = [...via, process.execPath];
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
-      [join(ROOT, "bin", "run.js"), ...args],
+      command,
+      [...before, join(ROOT, "bin", "run.js"), ...args],
       { env: { ...e2eEnv, ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;

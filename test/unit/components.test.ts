@@ -36,6 +36,18 @@ describe("component specs", () => {
     }
   });
 
+  it("restarts components and instances always (unless-stopped never restarts after a crash)", () => {
+    const svc = config.services.simple;
+    if (!svc) throw new Error("the default config has a simple service");
+    const specs = [
+      consulSpec(config),
+      registratorSpec(config, "r:1", "/var/run/docker.sock"),
+      lbSpec(config, "l:1"),
+      instanceSpec(config, "simple", svc, 1),
+    ];
+    for (const s of specs) expect(s.HostConfig?.RestartPolicy).toEqual({ Name: "always" });
+  });
+
   it("keeps Consul's data in the stack's volume and script checks off", () => {
     const spec = consulSpec(config);
     expect(spec.HostConfig?.Mounts).toEqual([

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { resolveEndpoint } from "../../src/docker/connection.js";
+import { engineSocket, fromUrl, resolveEndpoint } from "../../src/docker/connection.js";
 
 const noHome = mkdtempSync(join(tmpdir(), "drcon-home-"));
 
@@ -45,5 +45,58 @@ describe("resolveEndpoint", () => {
     expect(e.options).toEqual({ socketPath: "/home/u/.colima/docker.sock" });
     expect(resolveEndpoint({ DOCKER_CONTEXT: "default" }, home).source).toBe("default socket");
     expect(resolveEndpoint({ DOCKER_HOST: "unix:///y.sock" }, home).source).toBe("DOCKER_HOST");
+  });
+});
+
+describe("engineSocket (what the registrator mounts)", () => {
+  const home = "/home/ada";
+  const socketOf = (url: string, os = "Ubuntu 24.04 LTS", env: NodeJS.ProcessEnv = {}) =>
+    engineSocket(fromUrl(url, "DOCKER_HOST"), os, env, home);
+
+  it("mounts the client's socket for a local engine", () => {
+    expect(socketOf("unix:///var/run/docker.sock").path).toBe("/var/run/docker.sock");
+  });
+
+  it("mounts the rootless engine's socket at the same path (the engine shares the host's files)", () => {
+    expect(socketOf("unix:///run/user/1000/docker.sock").path).toBe("/run/user/1000/docker.sock");
+  });
+
+  it("mounts the engine's own socket on Docker Desktop, by path or by `docker info`", () => {
+    const byPath = socketOf(`unix://${home}/.docker/run/docker.sock`, "Ubuntu");
+    expect(byPath).toEqual({
+      path: "/var/run/docker.sock",
+      why: "the engine's own socket inside Docker Desktop's VM",
+    });
+    expect(socketOf(`unix://${home}/.docker/desktop/docker.sock`).path).toBe(
+      "/var/run/docker.sock",
+    );
+    expect(socketOf("unix:///var/run/docker.sock", "Docker Desktop").why).toMatch(/Docker Desktop/);
+  });
+
+  it("mounts the engine's own socket on colima, OrbStack and Lima", () => {
+    for (const path of [
+      ".colima/default/docker.sock",
+      ".orbstack/run/docker.sock",
+      ".lima/docker/sock/docker.sock",
+    ]) {
+      expect(socketOf(`unix://${home}/${path}`).path).toBe("/var/run/docker.sock");
+    }
+    expect(socketOf(`unix://${home}/.colima/default/docker.sock`).why).toMatch(/colima/);
+  });
+
+  it("mounts the engine's own socket when reached over tcp:// or ssh://", () => {
+    expect(socketOf("tcp://10.0.0.5:2376")).toEqual({
+      path: "/var/run/docker.sock",
+      why: "the engine's own socket (reached over tcp)",
+    });
+    expect(socketOf("ssh://ada@build-host").why).toMatch(/ssh/);
+  });
+
+  it("takes DRCON_DOCKER_SOCKET over everything", () => {
+    const env = { DRCON_DOCKER_SOCKET: "/run/docker-engine.sock" };
+    expect(socketOf(`unix://${home}/.colima/default/docker.sock`, "", env)).toEqual({
+      path: "/run/docker-engine.sock",
+      why: "DRCON_DOCKER_SOCKET",
+    });
   });
 });

@@ -45,6 +45,7 @@ const report: StatusReport = {
       ],
     },
   ],
+  attention: [],
 };
 
 describe("renderStatus", () => {
@@ -74,6 +75,13 @@ describe("renderStatus", () => {
     });
     expect(text).toContain("Stack drcon: not up");
     expect(text).toContain("start it with `drcon up`");
+  });
+
+  it("lists what needs attention with the command that repairs it", () => {
+    const line = "not running: drcon-simple-2 (exited): `drcon up` starts them again";
+    const text = renderStatus({ ...report, attention: [line] });
+    expect(text).toContain(`Needs attention:\n  ${line}`);
+    expect(renderStatus(report)).not.toContain("Needs attention");
   });
 
   it("aligns tables and formats durations", () => {
