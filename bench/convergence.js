@@ -7,13 +7,16 @@
 // polling delay), the LB's /routes (polled) and requests sent through the LB at a fixed rate;
 // then it SIGKILLs it and follows it out the same way. The LB's error log names every request
 // nginx tried on the dead instance (each probe request carries its number in the query string).
+import { resolve } from "node:path";
 import { instanceSpec } from "../dist/stack/components.js";
 import {
   containerLogs,
   engine,
   fmtSpread,
+  get,
   openLoop,
   printTable,
+  ROOT,
   registratorLog,
   round,
   routesNow,
@@ -24,6 +27,7 @@ import {
   until,
   withStack,
 } from "./lib.js";
+import { stagesSvg, writeSvg } from "./svg.js";
 
 export const description =
   "join (docker start -> first request served through the LB) and leave (SIGKILL -> LB stops routing), in parts";
@@ -32,6 +36,10 @@ export const options = {
   trials: { default: "20", help: "trials (join + leave each)" },
   "probe-rate": { default: "200", help: "requests/s through the LB while a trial runs" },
   "poll-ms": { default: "10", help: "interval of the /routes poll (ms)" },
+  svg: {
+    default: "docs/benchmarks/join-stages.svg",
+    help: "the join's stages as a picture, relative to the repository (none: no picture)",
+  },
 };
 
 const STACK = "bench-conv";
@@ -43,11 +51,13 @@ const TRIAL_TIMEOUT_MS = 15_000;
 /** What bounds each part, for the output and the doc. */
 const BOUNDS = {
   start: "the Docker engine (container start: runc, network attach)",
+  answered: "the app's own start, seen by a direct probe every 1 ms once `docker start` returned",
   registered:
-    "the registrator (Docker start event, inspect, its own probe of the port, Consul register)",
+    "the registrator (Docker start event, inspect, its own probe of the port every 2 ms at first, Consul register)",
   consul: "Consul (register to blocking-query answer)",
-  rendered: "consul-template's quiescence wait (min 30 ms, max 150 ms) and render",
-  routed: "the nginx reload (SIGHUP, new workers take the config)",
+  rendered: "consul-template (blocking-query answer to render; no quiescence wait)",
+  routed:
+    "apply-render.sh: nginx -t, then the reload (SIGHUP; the old workers stop as soon as the new ones exist)",
   served: "the round-robin turn after the reload and the probe interval",
 };
 
@@ -83,7 +93,12 @@ export async function run(opts) {
         routes.stop();
         consul.stop();
       }
-      return summarise(results, trials, rate, pollMs);
+      const summary = summarise(results, trials, rate, pollMs);
+      if (opts.svg && opts.svg !== "none") {
+        writeSvg(resolve(ROOT, opts.svg), joinPicture(summary.figures.joinPartsMs));
+        summary.notes.push(`join stages written to ${opts.svg}`);
+      }
+      return summary;
     },
   );
 }
@@ -130,6 +145,7 @@ async function runTrial(s, config, svc, i, rate, routes, consul) {
     if (!ip) throw new Error(`${spec.name} has no address on network ${STACK}`);
     const address = `${ip}:${svc.port}`;
     const startedAt = Date.parse(details?.State.StartedAt ?? "");
+    const answeredAt = firstAnswer(`http://${address}/`, t0 + TRIAL_TIMEOUT_MS);
     const servedAt = () =>
       sent.find((r) => r.upstream === address && r.status === 200 && r.sentAt >= t0)?.doneAt;
     await until(
@@ -191,6 +207,7 @@ async function runTrial(s, config, svc, i, rate, routes, consul) {
       join: {
         startReturned: rel(tStarted, t0),
         startedAt: rel(startedAt, t0),
+        answered: rel(await answeredAt, t0),
         registered: rel(registered, t0),
         consul: rel(consul.firstAfter(t0, (p) => p.has(address))?.t, t0),
         rendered: rel(routedIn ? Date.parse(routedIn.rendered) : undefined, t0),
@@ -241,6 +258,7 @@ function summarise(results, trials, rate, pollMs) {
 
   const joinStages = [
     ["docker start returned", "startReturned", "start"],
+    ["the app answers (direct probe every 1 ms)", "answered", "answered"],
     ["registered passing (registrator log)", "registered", "registered"],
     ["passing in Consul (blocking query)", "consul", "consul"],
     ["config rendered (/routes `rendered`)", "rendered", "rendered"],
@@ -270,10 +288,21 @@ function summarise(results, trials, rate, pollMs) {
     prev = k;
   }
   const startedAt = col((t) => t.join.startedAt);
+  // The part of the join that is drcon's: from the app's first answer to the LB serving it.
+  const fromAnswer = col((t) =>
+    t.join.served === null || t.join.answered === null || t.join.answered === undefined
+      ? null
+      : Number(t.join.served) - t.join.answered,
+  );
   printTable(
     `Join: ms from the \`docker start\` call, median (min–max) over ${results.length} trials`,
     ["stage", "since docker start", "this part", "bounded by"],
     [...joinRows, ["(container StartedAt, per Docker)", fmtSpread(startedAt), "", ""]],
+  );
+  printTable(
+    "Join, drcon's part: ms from the app's first answer to the first request it serves through the LB",
+    ["median (min–max)", "trials"],
+    [[fmtSpread(fromAnswer), fromAnswer.n]],
   );
 
   const leaveStages = [
@@ -316,6 +345,11 @@ function summarise(results, trials, rate, pollMs) {
   )[0];
   const slowestKey = /** @type {string} */ (slowest?.[0]);
   const stageBound = joinStages.find(([, k]) => k === slowestKey)?.[2] ?? "served";
+  // The slowest of drcon's own parts (after the app answers), for the target on drcon's part.
+  const after = joinStages.slice(joinStages.findIndex(([, k]) => k === "answered") + 1);
+  const drconSlowest =
+    after.sort(([, a], [, b]) => (joinPart[b]?.median ?? 0) - (joinPart[a]?.median ?? 0))[0]?.[2] ??
+    "served";
   const leaveParts = {
     deregistered: "the registrator (Docker kill event to Consul deregister)",
     consulGone: "Consul (deregister to blocking-query answer)",
@@ -343,6 +377,7 @@ function summarise(results, trials, rate, pollMs) {
       joinMs: joinCum,
       joinPartsMs: joinPart,
       joinStartedAtMs: startedAt,
+      joinFromAnswerMs: fromAnswer,
       leaveMs: leave,
       leaveRequestsTriedOnDead: reachedCount,
       leaveSlowRequests: slow,
@@ -356,6 +391,13 @@ function summarise(results, trials, rate, pollMs) {
       })),
     },
     targets: [
+      target(
+        "join p50 (the app answers -> first request served by it through the LB)",
+        fromAnswer.median,
+        30,
+        "ms",
+        BOUNDS[/** @type {keyof typeof BOUNDS} */ (drconSlowest)],
+      ),
       target(
         "join p50 (docker start -> first request served through the LB)",
         joinCum.served?.median ?? null,
@@ -408,6 +450,47 @@ function criticalFirstNote(results) {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * The join from `docker start` on, one bar: each stage's median part.
+ * @param {Record<string, import("./lib.js").Spread>} parts
+ */
+function joinPicture(parts) {
+  const labels = {
+    startReturned: "docker start returns",
+    answered: "the app answers",
+    registered: "registrator registers it passing",
+    consul: "Consul answers the blocking query",
+    rendered: "consul-template renders",
+    routed: "apply-render.sh: nginx -t, reload",
+    served: "first request served by it",
+  };
+  return stagesSvg({
+    title: "join: median ms of each stage, from the docker start call",
+    parts: Object.entries(labels).map(([k, label]) => ({
+      label,
+      ms: Math.max(0, parts[k]?.median ?? 0),
+    })),
+  });
+}
+
+/**
+ * When `url` first answers 200: polled every 1 ms on fresh connections, straight to the instance.
+ * @param {string} url
+ * @param {number} deadline epoch ms
+ * @returns {Promise<number | undefined>}
+ */
+async function firstAnswer(url, deadline) {
+  while (Date.now() < deadline) {
+    try {
+      if ((await get(url, { timeoutMs: 500 })).status === 200) return Date.now();
+    } catch {
+      // not listening yet
+    }
+    await sleep(1);
+  }
+  return undefined;
+}
 
 /**
  * Polls the LB's /routes and keeps every change: when it was first seen, its `rendered` time and

@@ -6,6 +6,7 @@ import {
   fmtSpread,
   get,
   LABELS,
+  parseWrk,
   printTable,
   round,
   routesNow,
@@ -15,6 +16,8 @@ import {
   until,
   withStack,
 } from "./lib.js";
+
+/** @typedef {import("./lib.js").WrkResult} WrkResult */
 
 export const description =
   "wrk through the LB (1 instance) vs straight to one instance: requests/s, p50, p99, ratio";
@@ -92,35 +95,6 @@ export async function run(opts) {
       return summarise(res, { trials, seconds, conns, threads });
     },
   );
-}
-
-/**
- * @typedef {{ rps: number, p50: number, p99: number, requests: number, errors: number }} WrkResult
- * @param {string} out
- * @param {string} err
- * @returns {WrkResult}
- */
-function parseWrk(out, err) {
-  const ms = (/** @type {string | undefined} */ v) => {
-    const m = /^([\d.]+)(us|ms|s|m)$/.exec(v ?? "");
-    if (!m) return Number.NaN;
-    const n = Number(m[1]);
-    return round(
-      m[2] === "us" ? n / 1000 : m[2] === "ms" ? n : m[2] === "s" ? n * 1000 : n * 60_000,
-      3,
-    );
-  };
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  if (!Number.isFinite(rps)) throw new Error(`wrk gave no result: ${out}${err}`);
-  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  return {
-    rps,
-    p50: ms(/^\s+50%\s+(\S+)/m.exec(out)?.[1]),
-    p99: ms(/^\s+99%\s+(\S+)/m.exec(out)?.[1]),
-    requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0),
-    errors: non2xx + (socket ? socket.slice(1).reduce((a, x) => a + Number(x), 0) : 0),
-  };
 }
 
 /**

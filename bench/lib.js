@@ -170,33 +170,45 @@ export function finish(bench, { figures, targets = [], notes = [], activity }) {
  * @param {{ check?: boolean, timeoutMs?: number }} [options]
  * @returns {Promise<CliResult>}
  */
-export function drcon(args, { check = true, timeoutMs = 180_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: WORKDIR,
-      env: process.env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      const result = { code: code ?? 1, stdout, stderr, ms: performance.now() - t0 };
-      if (check && result.code !== 0) {
-        const why = (stderr.trim() || stdout.trim()).split("\n").slice(-3).join(" / ");
-        reject(new Error(`drcon ${args.join(" ")} exited ${result.code}: ${why}`));
-      } else resolve(result);
-    });
+export async function drcon(args, { check = true, timeoutMs = 180_000 } = {}) {
+  const t0 = performance.now();
+  const run = gathering(process.execPath, [BIN, ...args]);
+  const timer = setTimeout(() => run.child.kill("SIGTERM"), timeoutMs);
+  const code = await run.closed.finally(() => clearTimeout(timer));
+  const { stdout, stderr } = run.output;
+  const result = { code, stdout, stderr, ms: performance.now() - t0 };
+  if (check && code !== 0) {
+    const why = (stderr.trim() || stdout.trim()).split("\n").slice(-3).join(" / ");
+    throw new Error(`drcon ${args.join(" ")} exited ${code}: ${why}`);
+  }
+  return result;
+}
+
+/**
+ * Starts a program (no shell, in WORKDIR) and gathers what it writes; `closed` resolves with its
+ * exit code once it has ended.
+ * @param {string} file
+ * @param {string[]} args
+ */
+export function gathering(file, args) {
+  const child = spawn(file, args, {
+    cwd: WORKDIR,
+    env: process.env,
+    stdio: ["ignore", "pipe", "pipe"],
   });
+  const output = { stdout: "", stderr: "" };
+  child.stdout.setEncoding("utf8").on("data", (d) => {
+    output.stdout += d;
+  });
+  child.stderr.setEncoding("utf8").on("data", (d) => {
+    output.stderr += d;
+  });
+  /** @type {Promise<number>} */
+  const closed = new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve(code ?? 1));
+  });
+  return { child, output, closed };
 }
 
 /**
@@ -217,6 +229,45 @@ export function run(file, args, timeoutMs = 120_000) {
       },
     );
   });
+}
+
+/**
+ * wrk's summary: requests/s, latency, and its errors (socket errors by kind, non-2xx answers).
+ * @typedef {{ rps: number, p50: number, p99: number, requests: number, errors: number,
+ *   socketErrors: { connect: number, read: number, write: number, timeout: number },
+ *   non2xx: number }} WrkResult
+ * @param {string} out
+ * @param {string} err
+ * @returns {WrkResult}
+ */
+export function parseWrk(out, err) {
+  const ms = (/** @type {string | undefined} */ v) => {
+    const m = /^([\d.]+)(us|ms|s|m)$/.exec(v ?? "");
+    if (!m) return Number.NaN;
+    const n = Number(m[1]);
+    return round(
+      m[2] === "us" ? n / 1000 : m[2] === "ms" ? n : m[2] === "s" ? n * 1000 : n * 60_000,
+      3,
+    );
+  };
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  if (!Number.isFinite(rps)) throw new Error(`wrk gave no result: ${out}${err}`);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  return {
+    rps,
+    p50: ms(/^\s+50%\s+(\S+)/m.exec(out)?.[1]),
+    p99: ms(/^\s+99%\s+(\S+)/m.exec(out)?.[1]),
+    requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0),
+    errors: non2xx + (socket ? socket.slice(1).reduce((a, x) => a + Number(x), 0) : 0),
+    socketErrors: {
+      connect: Number(socket?.[1] ?? 0),
+      read: Number(socket?.[2] ?? 0),
+      write: Number(socket?.[3] ?? 0),
+      timeout: Number(socket?.[4] ?? 0),
+    },
+    non2xx,
+  };
 }
 
 /**
@@ -362,15 +413,17 @@ export function get(url, { host, timeoutMs = 3000 } = {}) {
  * do not slow the rate), each recorded with drcon watch's failure kinds (dist/watch/stats.js).
  * With `keepAlive`, requests share connections, at most `concurrency` in flight, and a request
  * whose reused connection is reset before any answer (nginx closes idle connections when it
- * reloads) is sent once more on a fresh connection, as Node's documentation advises; without
- * it, every request has its own connection. `tag` goes into the query string (`?b=<tag>-<n>`) so
+ * reloads) is sent once more on a fresh connection, as Node's documentation advises (unless
+ * `retry` is false: a client that does not retry); without it, every request has its own
+ * connection. `tag` goes into the query string (`?b=<tag>-<n>`) so
  * that the LB's error log names the request. Stops by itself after `durationMs`, or at `stop()`.
  * @param {string} url
- * @param {{ rate: number, durationMs?: number, keepAlive?: boolean, concurrency?: number,
- *   tag?: string, timeoutMs?: number }} options
+ * @param {{ rate: number, durationMs?: number, keepAlive?: boolean, retry?: boolean,
+ *   concurrency?: number, tag?: string, timeoutMs?: number }} options
  */
 export function openLoop(url, options) {
-  const { rate, durationMs, keepAlive = false, concurrency = 50, tag, timeoutMs = 5000 } = options;
+  const { rate, durationMs, keepAlive = false, retry = true, concurrency = 50, tag } = options;
+  const { timeoutMs = 5000 } = options;
   const agent = keepAlive
     ? new Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency })
     : false;
@@ -424,7 +477,7 @@ export function openLoop(url, options) {
     );
     req.on("error", (/** @type {Error & { code?: string }} */ err) => {
       if (rec.doneAt !== undefined || rec.failure !== undefined) return;
-      if (!fresh && keepAlive && req.reusedSocket && err.code === "ECONNRESET") {
+      if (retry && !fresh && keepAlive && req.reusedSocket && err.code === "ECONNRESET") {
         rec.retried = true;
         attempt(rec, true, finish);
         return;

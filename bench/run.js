@@ -5,7 +5,15 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
-const NAMES = ["convergence", "zero-drop", "lb-overhead", "lifecycle", "footprint", "watch-loop"];
+const NAMES = [
+  "convergence",
+  "zero-drop",
+  "clients",
+  "lb-overhead",
+  "lifecycle",
+  "footprint",
+  "watch-loop",
+];
 const ROOT = join(import.meta.dirname, "..");
 
 if (!existsSync(join(ROOT, "dist", "commands"))) {

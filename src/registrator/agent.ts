@@ -23,7 +23,14 @@ export interface AgentOptions {
 
 // A slow starter is probed this long before it is registered critical for Consul's check to take.
 const PROBE_FOR_MS = 5000;
-const PROBE_EVERY_MS = 25;
+/**
+ * How long to wait before probing a starter again: a tenth of the time it has been probed so far,
+ * between 2 and 25 ms. An app that answers soon after its start is found within a few ms; one
+ * that takes seconds costs a probe every 25 ms.
+ */
+export function probeDelayMs(probedForMs: number): number {
+  return Math.min(25, Math.max(2, Math.round(probedForMs / 10)));
+}
 // One step of one container's work: an inspect, a probe and a few Consul calls, each with its own
 // deadline. Past this the container's chain moves on, so nothing can hold its later steps for good.
 const STEP_DEADLINE_MS = 60_000;
@@ -249,10 +256,10 @@ export class RegistratorAgent {
     const container = r.meta[META.container] ?? "";
     const current = () => (this.generation.get(container) ?? 0) === generation;
     try {
-      const deadline = Date.now() + PROBE_FOR_MS;
+      const since = Date.now();
       let passing = false;
-      while (!passing && Date.now() < deadline) {
-        await sleep(PROBE_EVERY_MS);
+      while (!passing && Date.now() < since + PROBE_FOR_MS) {
+        await sleep(probeDelayMs(Date.now() - since));
         if (!current()) return;
         passing = await probe(r.check);
       }

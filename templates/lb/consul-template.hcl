@@ -34,11 +34,8 @@ template {
   # A template error (bad data from Consul) is logged and the last render stays, instead of
   # stopping consul-template.
   error_fatal = false
-  # Quiescence: render 30 ms after the last change, at most 150 ms after the first. Long enough
-  # to fold a burst (scale 1 -> 10 registers ten instances within ~100 ms) into one or two nginx
-  # reloads instead of ten, short enough that a dead instance leaves the LB well under 250 ms.
-  wait {
-    min = "30ms"
-    max = "150ms"
-  }
+  # No quiescence wait (it delayed every join by its minimum): a change after a quiet spell is
+  # rendered at once. Bursts (scale 1 -> 10) still fold: consul-template waits for
+  # apply-render.sh, which reloads nginx at most every 200 ms, and then renders everything that
+  # changed meanwhile in one go.
 }

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# A current Docker engine for the second end-to-end run in CI: Docker 29 (what Docker Desktop and
-# Docker Engine ship today: API 1.56, the containerd image store, containers in a time namespace),
-# built from the Go module proxy because nothing else is reachable from the test machines.
+# The test suite on a current Docker engine: Docker 29 (what Docker Desktop and Docker Engine ship
+# today: API 1.56, the containerd image store, containers in a time namespace), built from the Go
+# module proxy because nothing else is reachable from the test machines.
 #
 #   bash test/engines/docker29.sh install   # the binaries, cached in ~/.cache/drcon-d29 by version
-#   bash test/engines/docker29.sh start     # dockerd 29 on /var/run/docker.sock, its own data root
-#   bash test/engines/docker29.sh stop
+#   bash test/engines/docker29.sh test      # `npm test` against Docker 29 (DRCON_E2E=required)
 #
-# It answers on the default socket, so drcon and the tests find it as they find any engine. Only one
-# engine may run at a time with default networking (bridges, iptables): stop the other one first.
+# Docker 29 runs in a container of the host's engine (drcon-ci/dind:20.10, test/images/dind.md,
+# with these binaries first in its PATH), in its own network and pid namespaces: two engines on
+# one host must not share bridges and iptables. The tests run in those namespaces (nsenter) with
+# the host's files, so drcon sees a local engine and publishes on that namespace's 127.0.0.1.
 set -euo pipefail
 
 # The versions moby pins for this release (its go.mod), so the three fit together.
@@ -19,10 +20,9 @@ CONTAINERD_VERSION=v2.3.5
 RUNC_VERSION=v1.5.1
 
 BIN="$HOME/.cache/drcon-d29/$DOCKER_VERSION-containerd-${CONTAINERD_VERSION#v}-runc-${RUNC_VERSION#v}/bin"
-DATA_ROOT=/var/lib/docker29
-EXEC_ROOT=/var/run/docker29
-PIDFILE=/var/run/docker29.pid
-LOG=/var/log/drcon-dockerd29.log
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CONTAINER=drcon-ci-docker29
+API_DIR=/tmp/drcon-ci-docker29-api
 
 die() {
   echo "docker29.sh: $*" >&2
@@ -50,51 +50,47 @@ install() {
     "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION"
 }
 
-start() {
+remove() {
+  docker rm -f -v "$CONTAINER" >/dev/null 2>&1 || true
+}
+
+run_tests() {
   [[ -x "$BIN/dockerd" ]] || die "not installed: run $0 install"
-  if docker info >/dev/null 2>&1; then
-    die "an engine already answers on the default socket: stop it first"
-  fi
-  mkdir -p "$DATA_ROOT"
-  # Its own containerd, shim and runc come first in PATH: dockerd starts containerd itself.
-  PATH="$BIN:$PATH" nohup dockerd --data-root "$DATA_ROOT" --exec-root "$EXEC_ROOT" \
-    --pidfile "$PIDFILE" >"$LOG" 2>&1 &
-  local pid=$!
-  disown
-  for _ in $(seq 1 60); do
-    docker info >/dev/null 2>&1 && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  if ! docker info >/dev/null 2>&1; then
-    tail -n 40 "$LOG" >&2 || true
-    die "dockerd $DOCKER_VERSION did not answer within 30 s (log: $LOG)"
-  fi
-  docker version --format 'docker engine {{.Server.Version}} (API {{.Server.APIVersion}})'
-}
-
-stop() {
-  stop_pidfile "$PIDFILE"
-}
-
-# Stops the dockerd whose pid file is $1 and waits until it has exited (its containerd with it).
-stop_pidfile() {
-  local pidfile="$1" pid
-  [[ -f "$pidfile" ]] || return 0
-  pid="$(cat "$pidfile")"
-  kill "$pid" 2>/dev/null || return 0
+  docker image inspect drcon-ci/dind:20.10 >/dev/null 2>&1 ||
+    die "drcon-ci/dind:20.10 is missing: run bash test/images/build.sh dind"
+  remove
+  trap remove EXIT
+  rm -rf "$API_DIR" && mkdir -p "$API_DIR"
+  # As test/e2e/inner-engine.ts starts it (test/images/dind.md says why each option).
+  docker run -d --name "$CONTAINER" --cap-add ALL --cap-drop SYS_RESOURCE \
+    --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+    --security-opt systempaths=unconfined --cgroupns private --network none \
+    --sysctl net.ipv6.conf.all.disable_ipv6=0 -v "$API_DIR:/run/drcon-api" -v "$BIN:/opt/docker29:ro" \
+    -e PATH=/opt/docker29:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    drcon-ci/dind:20.10 >/dev/null
+  local api="unix://$API_DIR/docker.sock"
   for _ in $(seq 1 120); do
-    kill -0 "$pid" 2>/dev/null || return 0
+    docker -H "$api" info >/dev/null 2>&1 && break
     sleep 0.5
   done
-  die "dockerd ($pid) did not stop within 60 s"
+  if ! docker -H "$api" info >/dev/null 2>&1; then
+    docker exec "$CONTAINER" tail -n 40 /var/log/dockerd.log >&2 || true
+    die "Docker $DOCKER_VERSION did not answer within 60 s"
+  fi
+  docker -H "$api" version --format 'docker engine {{.Server.Version}} (API {{.Server.APIVersion}})'
+  # The stand-ins go across as they are, so both engines test the same images.
+  local images
+  mapfile -t images < <(sed -n 's/^DRCON_IMAGE_[A-Z_]*=//p' "$ROOT/test/images/ci.env")
+  docker save "${images[@]}" | docker -H "$api" load -q
+  local pid
+  pid="$(docker inspect -f '{{.State.Pid}}' "$CONTAINER")"
+  # The engine's own socket path differs from the client's here, as on colima: say which it is.
+  (cd "$ROOT" && nsenter --net="/proc/$pid/ns/net" --pid="/proc/$pid/ns/pid" \
+    env DOCKER_HOST="$api" DRCON_DOCKER_SOCKET=/var/run/docker.sock DRCON_E2E=required npm test)
 }
 
 case "${1:-}" in
 install) install ;;
-start) start ;;
-stop) stop ;;
-# The engine .ci/run started first (Debian's, pid file /var/run/docker.pid).
-stop-default) stop_pidfile /var/run/docker.pid ;;
-*) die "usage: $0 install|start|stop|stop-default" ;;
+test) run_tests ;;
+*) die "usage: $0 install|test" ;;
 esac

@@ -3,6 +3,7 @@
 import { createServer as createHttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { probeDelayMs } from "../../src/registrator/agent.js";
 import { probe } from "../../src/registrator/probe.js";
 
 const servers: Server[] = [];
@@ -59,5 +60,15 @@ describe("probe", () => {
     const port = Number(target.split(":")[1]);
     await new Promise((r) => servers.pop()?.close(r));
     expect(await probe({ ...tcp, tcp: `127.0.0.1:${port}` }, 300)).toBe(false);
+  });
+});
+
+describe("probeDelayMs (the cadence at which a starter is probed again)", () => {
+  it("probes every 2 ms right after the start, then backs off to a tenth of the time waited, at most 25 ms", () => {
+    expect(probeDelayMs(0)).toBe(2);
+    expect(probeDelayMs(20)).toBe(2);
+    expect(probeDelayMs(100)).toBe(10);
+    expect(probeDelayMs(250)).toBe(25);
+    expect(probeDelayMs(4000)).toBe(25);
   });
 });

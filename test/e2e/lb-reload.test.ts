@@ -1,0 +1,139 @@
+// How the LB applies Consul's changes (issue 13), on a live stack: a render that routes the same
+// does not reload nginx, a join's reload ends the old workers at once without nginx starting
+// them again, and a burst never costs more reloads than instances (registrations that come
+// within 200 ms of a reload fold into the next one).
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConsulApi } from "../../src/consul/client.js";
+import { fetchRoutes } from "../../src/stack/lb-routes.js";
+import { waitFor } from "../../src/stack/wait.js";
+import { drcon, e2eEngine } from "./harness.js";
+
+const run = promisify(execFile);
+const engine = await e2eEngine();
+const STACK = "fjreload";
+const LB_PORT = 19710;
+const CONSUL_PORT = 19711;
+const flags = ["--stack", STACK];
+const lb = `http://127.0.0.1:${LB_PORT}`;
+const lbContainer = `${STACK}-lb`;
+
+async function docker(...args: string[]): Promise<string> {
+  return (await run("docker", args, { timeout: 60_000 })).stdout.trim();
+}
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000) {
+  await waitFor(async () => ((await check().catch(() => false)) ? true : undefined), what, {
+    timeoutMs,
+    intervalMs: 50,
+  });
+}
+
+async function routed(): Promise<string[]> {
+  return (await fetchRoutes(lb)).services.simple ?? [];
+}
+
+async function scale(replicas: number) {
+  const res = await drcon(["scale", `simple=${replicas}`, ...flags]);
+  expect(res.code, res.stderr).toBe(0);
+}
+
+/** nginx's worker processes in the LB (host pids, from `docker top`). */
+async function workers(): Promise<string[]> {
+  const out = await docker("top", lbContainer, "-o", "pid,args");
+  return out
+    .split("\n")
+    .filter((l) => l.includes("nginx: worker process"))
+    .map((l) => l.trim().split(/\s+/)[0] ?? "")
+    .sort();
+}
+
+/** The `rendered` time of consul-template's latest render (the staged file, before apply-render.sh). */
+async function lastRender(): Promise<string> {
+  const staged = await docker("exec", lbContainer, "cat", "/etc/drcon/rendered/nginx.conf");
+  return /"rendered":"([^"]*)"/.exec(staged)?.[1] ?? "";
+}
+
+describe.skipIf(!engine)("LB reloads (issue 13)", { timeout: 120_000 }, () => {
+  beforeAll(async () => {
+    await drcon(["down", "--volumes", ...flags]);
+    const up = await drcon([
+      "up",
+      ...flags,
+      "--port",
+      String(LB_PORT),
+      "--consul-port",
+      String(CONSUL_PORT),
+    ]);
+    expect(up.code, up.stderr).toBe(0);
+    await scale(2);
+    await until(async () => (await routed()).length === 2, "2 instances routed");
+  });
+  afterAll(async () => {
+    await drcon(["down", "--volumes", ...flags]);
+  });
+
+  it("a render that routes the same (a registration the LB does not route) leaves nginx's workers alone", async () => {
+    const before = await workers();
+    const rendered = await lastRender();
+    const consul = new ConsulApi("127.0.0.1", CONSUL_PORT);
+    // Not signed by the registrator: consul-template renders again, and the render routes the same.
+    await consul.register({
+      id: "fj-unsigned",
+      name: "simple",
+      address: "127.0.0.1",
+      port: 8080,
+      tags: ["drcon"],
+      meta: { drcon_stack: STACK },
+      check: { ttl: "60s", status: "passing" },
+    });
+    try {
+      await until(async () => (await lastRender()) !== rendered, "consul-template to render again");
+      // apply-render.sh runs right after the render; give it ample time to (wrongly) reload.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await workers()).toEqual(before);
+      expect((await routed()).sort()).toHaveLength(2);
+    } finally {
+      await consul.deregister("fj-unsigned");
+    }
+  });
+
+  it("a join reloads nginx, and the old workers end without nginx starting them again", async () => {
+    const before = await workers();
+    expect(before.length).toBeGreaterThan(0);
+    await scale(3);
+    await until(async () => (await routed()).length === 3, "3 instances routed");
+    // The old workers stop as soon as the new ones exist; the master must not restart them.
+    await until(async () => {
+      const now = await workers();
+      return now.every((pid) => !before.includes(pid));
+    }, "the old workers to end");
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = await workers();
+    console.log(`workers before the join: ${before.join(" ")}; after: ${after.join(" ")}`);
+    expect(after).toHaveLength(before.length);
+    expect(after.some((pid) => before.includes(pid))).toBe(false);
+  });
+
+  it("a burst (scale 3 -> 8) routes every instance with at most one reload per new instance", async () => {
+    const seen = new Set<string>();
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const r = await fetchRoutes(lb).catch(() => undefined);
+        if (r) seen.add(r.rendered);
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    })();
+    const first = (await fetchRoutes(lb)).rendered;
+    await scale(8);
+    await until(async () => (await routed()).length === 8, "8 instances routed");
+    polling = false;
+    await poller;
+    seen.delete(first);
+    console.log(`scale 3 -> 8: ${seen.size} configurations loaded for 5 new instances`);
+    expect(seen.size).toBeGreaterThan(0);
+    expect(seen.size).toBeLessThanOrEqual(5);
+  });
+});
