@@ -3,9 +3,11 @@
 // time, taken from the CLI's own progress lines as they arrive (one line per step when stdout is
 // not a TTY): "start <new> and wait for the LB to route it" (the engine's create + start, the
 // registrator, Consul, consul-template and the nginx reload: the join) and "drain and stop <old>"
-// (out of the LB, requests in flight finished, SIGTERM, removed). What is left is the CLI's own:
-// Node and oclif starting, reading the stack, the plan, the revision kept in Consul KV.
-import { drcon, fmtSpread, printTable, round, spread, withStack } from "./lib.js";
+// (out of the LB, requests in flight finished, SIGTERM, removed). The engine's share of a start
+// step is its own create -> started time for the new container (Docker's timestamps). What is
+// left is the CLI's own: Node and oclif starting, reading the stack, the plan, the revision kept
+// in Consul KV.
+import { drcon, engine, fmtSpread, LABELS, printTable, round, spread, withStack } from "./lib.js";
 
 export const description =
   "wall time of drcon deploy rolling 3 and 10 instances beside the sum of its steps (start + LB join, drain + stop)";
@@ -19,7 +21,10 @@ const STACK = "fbdeploy";
 const PORT = 19900;
 const CONSUL_PORT = 19901;
 
-/** @typedef {{ wallMs: number, joinMs: number[], drainMs: number[], firstStepMs: number }} Roll */
+/**
+ * @typedef {{ wallMs: number, joinMs: number[], drainMs: number[], engineMs: number[],
+ *   firstStepMs: number }} Roll
+ */
 
 /** @param {Record<string, string>} opts */
 export async function run(opts) {
@@ -43,7 +48,7 @@ export async function run(opts) {
         rolls[n].push(r);
         const parts = sum(r.joinMs) + sum(r.drainMs);
         console.log(
-          `${n} instances, trial ${i}/${trials}: deploy ${ms(r.wallMs)}, steps ${ms(parts)} (start + join ${ms(sum(r.joinMs))}, drain ${ms(sum(r.drainMs))}), first step after ${ms(r.firstStepMs)}`,
+          `${n} instances, trial ${i}/${trials}: deploy ${ms(r.wallMs)}, steps ${ms(parts)} (start + join ${ms(sum(r.joinMs))}, of which engine ${ms(sum(r.engineMs))}, drain ${ms(sum(r.drainMs))}), first step after ${ms(r.firstStepMs)}`,
         );
       }
     }
@@ -62,6 +67,7 @@ const ms = (/** @type {number} */ x) => `${round(x, 0)} ms`;
  */
 async function roll(flags, name) {
   const t0 = performance.now();
+  const since = Date.now();
   /** @type {number[]} */
   const joinMs = [];
   /** @type {number[]} */
@@ -84,7 +90,25 @@ async function roll(flags, name) {
       for (const line of lines) onLine(line, t);
     },
   });
-  return { wallMs: result.ms, joinMs, drainMs, firstStepMs };
+  return { wallMs: result.ms, joinMs, drainMs, engineMs: await engineStarts(since), firstStepMs };
+}
+
+/**
+ * The engine's create -> started time (its own timestamps) of each instance of simple created
+ * since `since` (epoch ms).
+ * @param {number} since
+ * @returns {Promise<number[]>}
+ */
+async function engineStarts(since) {
+  const list = await engine.listContainers({ [LABELS.stack]: STACK, [LABELS.service]: "simple" });
+  const times = [];
+  for (const c of list) {
+    const d = await engine.inspectContainer(c.Id);
+    const created = Date.parse(d?.Created ?? "");
+    const started = Date.parse(d?.State.StartedAt ?? "");
+    if (created >= since - 1000 && started > created) times.push(started - created);
+  }
+  return times;
 }
 
 /**
@@ -112,6 +136,10 @@ function summarise(rolls, trials) {
       rs.flatMap((r) => r.drainMs),
       0,
     );
+    const engineStart = spread(
+      rs.flatMap((r) => r.engineMs),
+      0,
+    );
     const first = spread(
       rs.map((r) => r.firstStepMs),
       0,
@@ -122,6 +150,7 @@ function summarise(rolls, trials) {
       deployMs: wall,
       stepsMs: parts,
       joinPerInstanceMs: join,
+      engineStartPerInstanceMs: engineStart,
       drainPerInstanceMs: drain,
       firstStepAfterMs: first,
       ratio,
@@ -131,6 +160,7 @@ function summarise(rolls, trials) {
       fmtSpread(wall),
       fmtSpread(parts),
       fmtSpread(join),
+      fmtSpread(engineStart),
       fmtSpread(drain),
       fmtSpread(first),
       ratio,
@@ -143,6 +173,7 @@ function summarise(rolls, trials) {
       "drcon deploy",
       "sum of steps",
       "start + LB join, per instance",
+      "of which engine create -> started",
       "drain + stop, per instance",
       "first step begins after",
       "ratio (medians)",
