@@ -165,14 +165,16 @@ export function finish(bench, { figures, targets = [], notes = [], activity }) {
 /** @typedef {{ code: number, stdout: string, stderr: string, ms: number }} CliResult */
 
 /**
- * Runs `node bin/run.js ...args`; rejects on a non-zero exit unless `check` is false.
+ * Runs `node bin/run.js ...args`; rejects on a non-zero exit unless `check` is false. `onStdout`
+ * sees each chunk of stdout as it arrives (to time the CLI's progress lines).
  * @param {string[]} args
- * @param {{ check?: boolean, timeoutMs?: number }} [options]
+ * @param {{ check?: boolean, timeoutMs?: number, onStdout?: (chunk: string) => void }} [options]
  * @returns {Promise<CliResult>}
  */
-export async function drcon(args, { check = true, timeoutMs = 180_000 } = {}) {
+export async function drcon(args, { check = true, timeoutMs = 180_000, onStdout } = {}) {
   const t0 = performance.now();
   const run = gathering(process.execPath, [BIN, ...args]);
+  if (onStdout) run.child.stdout.on("data", onStdout);
   const timer = setTimeout(() => run.child.kill("SIGTERM"), timeoutMs);
   const code = await run.closed.finally(() => clearTimeout(timer));
   const { stdout, stderr } = run.output;

@@ -13,6 +13,7 @@ const NAMES = [
   "lifecycle",
   "footprint",
   "watch-loop",
+  "deploy",
 ];
 const ROOT = join(import.meta.dirname, "..");
 
