@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsulApi } from "../../src/consul/client.js";
 import { SYNC_KEY } from "../../src/stack/components.js";
-import { drcon, e2eEngine, e2eEnv, get, leftovers, until } from "./harness.js";
+import { docker, drcon, e2eEngine, e2eEnv, get, leftovers, until } from "./harness.js";
 
 const run = promisify(execFile);
 const engine = await e2eEngine();
@@ -20,10 +20,6 @@ const v6Flags = ["--stack", V6, "--host-ip", "::1", "--port", "19204", "--consul
 const DEMO = String(e2eEnv.DRCON_IMAGE_DEMO);
 /** Containers these tests start by hand, without drcon's labels: removed by name at the end. */
 const BY_HAND = [`${STACK}-simple-2`, `${STACK}-byhand`, `${V6}-byhand`];
-
-async function docker(...args: string[]): Promise<string> {
-  return (await run("docker", args)).stdout.trim();
-}
 
 /** Names and states of the stack's containers that carry drcon's labels. */
 async function stackContainers(stack = STACK): Promise<string[]> {

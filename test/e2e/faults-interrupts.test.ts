@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { request } from "node:http";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConsulApi } from "../../src/consul/client.js";
 import { fetchRoutes } from "../../src/stack/lb-routes.js";
@@ -74,10 +75,6 @@ class Cli {
   signal(sig: NodeJS.Signals): void {
     this.child.kill(sig);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 interface Answer {

@@ -7,10 +7,11 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsulApi, type Registration } from "../../src/consul/client.js";
 import { fetchRoutes } from "../../src/stack/lb-routes.js";
-import { waitFor } from "../../src/stack/wait.js";
-import { drcon, e2eEngine, e2eEnv } from "./harness.js";
+import { docker, drcon, e2eEngine, e2eEnv, until } from "./harness.js";
 
 const run = promisify(execFile);
+/** until, with the 30 s deadline every wait in this file has (generous: never a test). */
+const waitUntil = (check: () => Promise<boolean>, what: string) => until(check, 30_000, what);
 const engine = await e2eEngine();
 const STACK = "flfaults";
 const LB_PORT = 19410;
@@ -65,22 +66,8 @@ function statuses(answers: Answer[]): Record<number, number> {
   return counts;
 }
 
-/** Polls until `check` holds; returns how long it took (the deadline is generous, never a test). */
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000) {
-  const start = Date.now();
-  await waitFor(async () => ((await check().catch(() => false)) ? true : undefined), what, {
-    timeoutMs,
-    intervalMs: 50,
-  });
-  return Date.now() - start;
-}
-
 async function routed(): Promise<string[]> {
   return (await fetchRoutes(lb)).services.simple ?? [];
-}
-
-async function docker(...args: string[]): Promise<string> {
-  return (await run("docker", args, { timeout: 60_000 })).stdout.trim();
 }
 
 async function scale(replicas: number) {
@@ -103,7 +90,7 @@ async function killAndWaitUnrouted(instance: string): Promise<number> {
   const address = `${await addressOf(instance)}:80`;
   const start = Date.now();
   await docker("kill", instance);
-  await until(async () => !(await routed()).includes(address), `the LB drops ${instance}`);
+  await waitUntil(async () => !(await routed()).includes(address), `the LB drops ${instance}`);
   return Date.now() - start;
 }
 
@@ -124,7 +111,7 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
     const up = await drcon(["up", ...upFlags]);
     expect(up.code, up.stderr).toBe(0);
     await scale(3);
-    await until(async () => (await routed()).length === 3, "3 instances routed");
+    await waitUntil(async () => (await routed()).length === 3, "3 instances routed");
   });
   afterAll(async () => {
     await docker("kill", "-s", "CONT", `${STACK}-simple-2`).catch(() => undefined);
@@ -173,11 +160,11 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
       String(e2eEnv.DRCON_IMAGE_DEMO),
     );
     const hcRoutes = async () => (await fetchRoutes(lb)).services.hc ?? [];
-    await until(async () => (await hcRoutes()).length === 1, "hc routed");
+    await waitUntil(async () => (await hcRoutes()).length === 1, "hc routed");
     const start = Date.now();
     await docker("kill", "-s", "STOP", name);
     try {
-      await until(async () => (await hcRoutes()).length === 0, "the hung hc leaves the LB");
+      await waitUntil(async () => (await hcRoutes()).length === 0, "the hung hc leaves the LB");
       console.log(
         `row 12: a hung instance with an HTTP check left the LB ${Date.now() - start} ms after SIGSTOP`,
       );
@@ -200,7 +187,7 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
     const logs = await run("docker", ["logs", lbContainer]);
     expect(logs.stderr).toContain("consul-template exited; restarting it");
     await scale(3);
-    await until(async () => (await routed()).length === 3, "3 instances routed again");
+    await waitUntil(async () => (await routed()).length === 3, "3 instances routed again");
   });
 
   it("row 19: docker stop of the LB lets a request in flight finish (graceful stop)", async () => {
@@ -214,7 +201,7 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
     expect(answer.status).toBe(200);
     const up = await drcon(["up", ...upFlags]);
     expect(up.code, up.stderr).toBe(0);
-    await until(async () => (await send()).status === 200, "the LB serves again");
+    await waitUntil(async () => (await send()).status === 200, "the LB serves again");
   });
 
   it("row 16: registrations written straight into Consul are never routed, even after an LB restart", async () => {
@@ -261,7 +248,7 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
       }
       // The registrations changed Consul's catalog: wait for the render that saw them. It routes
       // the same, so apply-render.sh does not reload nginx for it (issue 13): give it time to.
-      await until(
+      await waitUntil(
         async () => (await lastRender()) !== renderedBefore,
         "a render after the registrations",
       );
@@ -281,7 +268,10 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
 
       // Restarted with them in Consul, the LB comes back and routes only the real instances.
       await docker("restart", "-t", "10", lbContainer);
-      const back = await until(async () => (await send()).status === 200, "the LB serves again");
+      const back = await waitUntil(
+        async () => (await send()).status === 200,
+        "the LB serves again",
+      );
       console.log(
         `row 16: LB restarted with the forged registrations present: 200 after ${back} ms`,
       );
@@ -310,7 +300,7 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
     // The next real change renders and applies again.
     await killAndWaitUnrouted(`${STACK}-simple-1`);
     await scale(3);
-    await until(async () => (await routed()).length === 3, "3 instances routed again");
+    await waitUntil(async () => (await routed()).length === 3, "3 instances routed again");
   });
 
   it("row 15: the rendered configuration has exactly one default server, routed or not", async () => {
@@ -318,10 +308,10 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
       (await liveConfig()).split("\n").filter((l) => /^\s*listen .*default_server/.test(l)).length;
     expect(await defaultServers()).toBe(1);
     await scale(0);
-    await until(async () => (await send()).status === 503, "/ answers 503 without instances");
+    await waitUntil(async () => (await send()).status === 503, "/ answers 503 without instances");
     expect(await defaultServers()).toBe(1);
     await scale(3);
-    await until(async () => (await routed()).length === 3, "3 instances routed again");
+    await waitUntil(async () => (await routed()).length === 3, "3 instances routed again");
     expect(await defaultServers()).toBe(1);
   });
 
@@ -351,7 +341,7 @@ describe.skipIf(!engine)("LB faults (issue 9)", { timeout: 120_000 }, () => {
     const start = Date.now();
     await scale(4);
     const scaled = Date.now() - start;
-    await until(async () => (await routed()).length === 4, "4 instances routed");
+    await waitUntil(async () => (await routed()).length === 4, "4 instances routed");
     console.log(
       `row 13: Consul data lost: after up, a killed instance left the LB ${left} ms later; scale simple=4 took ${scaled} ms`,
     );

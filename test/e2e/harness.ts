@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { DockerEngine } from "../../src/docker/engine.js";
 import { LABELS } from "../../src/stack/names.js";
+import { waitFor } from "../../src/stack/wait.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const CI_ENV = join(ROOT, "test", "images", "ci.env");
@@ -160,18 +161,23 @@ export async function instanceContainers(engine: DockerEngine, stack: string) {
   return engine.listContainers({ [LABELS.stack]: stack, [LABELS.role]: "instance" });
 }
 
-/** Polls until `check` holds; returns how long it took. */
+/** Polls until `check` holds (through the product's waitFor); returns how long it took. */
 export async function until(
   check: () => Promise<boolean>,
   timeoutMs: number,
   what: string,
 ): Promise<number> {
   const start = Date.now();
-  while (Date.now() - start < timeoutMs) {
-    if (await check().catch(() => false)) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`not within ${timeoutMs} ms: ${what}`);
+  await waitFor(async () => ((await check().catch(() => false)) ? true : undefined), what, {
+    timeoutMs,
+    intervalMs: 25,
+  });
+  return Date.now() - start;
+}
+
+/** The docker CLI, bounded in time; its stdout, trimmed. */
+export async function docker(...args: string[]): Promise<string> {
+  return (await promisify(execFile)("docker", args, { timeout: 60_000 })).stdout.trim();
 }
 
 /**

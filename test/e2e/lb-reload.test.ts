@@ -2,15 +2,13 @@
 // does not reload nginx, a join's reload ends the old workers at once without nginx starting
 // them again, and a burst never costs more reloads than instances (registrations that come
 // within 200 ms of a reload fold into the next one).
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsulApi } from "../../src/consul/client.js";
 import { fetchRoutes } from "../../src/stack/lb-routes.js";
-import { waitFor } from "../../src/stack/wait.js";
-import { drcon, e2eEngine } from "./harness.js";
+import { docker, drcon, e2eEngine, until } from "./harness.js";
 
-const run = promisify(execFile);
+/** until, with the 30 s deadline every wait in this file has (generous: never a test). */
+const waitUntil = (check: () => Promise<boolean>, what: string) => until(check, 30_000, what);
 const engine = await e2eEngine();
 const STACK = "fjreload";
 const LB_PORT = 19710;
@@ -18,17 +16,6 @@ const CONSUL_PORT = 19711;
 const flags = ["--stack", STACK];
 const lb = `http://127.0.0.1:${LB_PORT}`;
 const lbContainer = `${STACK}-lb`;
-
-async function docker(...args: string[]): Promise<string> {
-  return (await run("docker", args, { timeout: 60_000 })).stdout.trim();
-}
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000) {
-  await waitFor(async () => ((await check().catch(() => false)) ? true : undefined), what, {
-    timeoutMs,
-    intervalMs: 50,
-  });
-}
 
 async function routed(): Promise<string[]> {
   return (await fetchRoutes(lb)).services.simple ?? [];
@@ -68,7 +55,7 @@ describe.skipIf(!engine)("LB reloads (issue 13)", { timeout: 120_000 }, () => {
     ]);
     expect(up.code, up.stderr).toBe(0);
     await scale(2);
-    await until(async () => (await routed()).length === 2, "2 instances routed");
+    await waitUntil(async () => (await routed()).length === 2, "2 instances routed");
   });
   afterAll(async () => {
     await drcon(["down", "--volumes", ...flags]);
@@ -89,7 +76,10 @@ describe.skipIf(!engine)("LB reloads (issue 13)", { timeout: 120_000 }, () => {
       check: { ttl: "60s", status: "passing" },
     });
     try {
-      await until(async () => (await lastRender()) !== rendered, "consul-template to render again");
+      await waitUntil(
+        async () => (await lastRender()) !== rendered,
+        "consul-template to render again",
+      );
       // apply-render.sh runs right after the render; give it ample time to (wrongly) reload.
       await new Promise((r) => setTimeout(r, 1500));
       expect(await workers()).toEqual(before);
@@ -103,9 +93,9 @@ describe.skipIf(!engine)("LB reloads (issue 13)", { timeout: 120_000 }, () => {
     const before = await workers();
     expect(before.length).toBeGreaterThan(0);
     await scale(3);
-    await until(async () => (await routed()).length === 3, "3 instances routed");
+    await waitUntil(async () => (await routed()).length === 3, "3 instances routed");
     // The old workers stop as soon as the new ones exist; the master must not restart them.
-    await until(async () => {
+    await waitUntil(async () => {
       const now = await workers();
       return now.every((pid) => !before.includes(pid));
     }, "the old workers to end");
@@ -128,7 +118,7 @@ describe.skipIf(!engine)("LB reloads (issue 13)", { timeout: 120_000 }, () => {
     })();
     const first = (await fetchRoutes(lb)).rendered;
     await scale(8);
-    await until(async () => (await routed()).length === 8, "8 instances routed");
+    await waitUntil(async () => (await routed()).length === 8, "8 instances routed");
     polling = false;
     await poller;
     seen.delete(first);
