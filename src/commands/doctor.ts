@@ -1,6 +1,6 @@
 import { runDoctor } from "../stack/doctor.js";
 import { DrconCommand } from "../ui/base-command.js";
-import { mark } from "../ui/tasks.js";
+import { mark } from "../ui/marks.js";
 
 export default class Doctor extends DrconCommand {
   static override description =

@@ -2,7 +2,7 @@ import { Flags } from "@oclif/core";
 import { runDown } from "../stack/down.js";
 import { StackRuntime } from "../stack/runtime.js";
 import { DrconCommand } from "../ui/base-command.js";
-import { mark } from "../ui/tasks.js";
+import { mark } from "../ui/marks.js";
 
 export default class Down extends DrconCommand {
   static override description =

@@ -4,7 +4,7 @@ import { type KillRound, killRound, normaliseSignal } from "../stack/kill.js";
 import { StackRuntime } from "../stack/runtime.js";
 import { parseDuration } from "../stack/scale-plan.js";
 import { DrconCommand } from "../ui/base-command.js";
-import { mark } from "../ui/tasks.js";
+import { mark } from "../ui/marks.js";
 
 export default class Kill extends DrconCommand {
   static override description =

@@ -8,7 +8,6 @@ import { runScale } from "../stack/scale.js";
 import { parseDuration, parseScaleArgs } from "../stack/scale-plan.js";
 import { DrconCommand } from "../ui/base-command.js";
 import { DrconError } from "../ui/errors.js";
-import { runTasks } from "../ui/tasks.js";
 
 export default class Scale extends DrconCommand {
   static override description =
@@ -69,7 +68,7 @@ New instances join the load balancer by themselves; scale returns once they pass
       ? parseDuration(flags["drain-timeout"], "--drain-timeout")
       : DEFAULT_DRAIN_TIMEOUT_MS;
     const endpoints = await runtime.endpoints();
-    const signal = this.interruptible(
+    const io = this.stepIo(
       "an instance being drained may be left in maintenance: the next drcon scale or up puts it back",
     );
     // After `drcon deploy`, new instances are of the deployed revision, not the configured one.
@@ -77,8 +76,8 @@ New instances join the load balancer by themselves; scale returns once they pass
       await withDeployedSpecs(runtime, endpoints.consul),
       endpoints,
       requests,
-      { noWait: flags["no-wait"], drainTimeoutMs, signal },
-      (tasks, ctx) => runTasks(tasks, ctx, { quiet: this.jsonEnabled() }),
+      { noWait: flags["no-wait"], drainTimeoutMs },
+      io,
     );
     const result = { stack: config.stack, services: results };
     if (this.jsonEnabled()) return result;

@@ -4,7 +4,6 @@ import { StackRuntime } from "../stack/runtime.js";
 import { runUp } from "../stack/up.js";
 import { DrconCommand } from "../ui/base-command.js";
 import { color } from "../ui/colors.js";
-import { runTasks } from "../ui/tasks.js";
 
 export default class Up extends DrconCommand {
   static override description =
@@ -49,14 +48,10 @@ Idempotent: on a running stack it changes nothing; after a partial failure or a 
       hostIp: flags["host-ip"],
       pull: flags.pull,
     });
-    const signal = this.interruptible(
+    const io = this.stepIo(
       "what this run made may be left: drcon up again repairs it, drcon down removes it",
     );
-    const result = await runUp(
-      new StackRuntime(config),
-      (tasks, ctx) => runTasks(tasks, ctx, { quiet: this.jsonEnabled() }),
-      signal,
-    );
+    const result = await runUp(new StackRuntime(config), io);
     if (this.jsonEnabled()) return result;
     const stackFlag = result.stack === "drcon" ? "" : ` --stack ${result.stack}`;
     this.log(

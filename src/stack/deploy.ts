@@ -1,8 +1,8 @@
 // `drcon deploy`: replaces a service's instances with a new revision, a few at a time, each new
 // one routed by the LB before an old one is drained; any failure rolls back to the old ones.
-import type { ListrTask } from "listr2";
 import type { ServiceConfig } from "../config/schema.js";
 import type { ContainerDetails, ContainerSpec } from "../docker/engine.js";
+import type { Step, StepControl, StepIo } from "../services/steps.js";
 import { DrconError, interruption } from "../ui/errors.js";
 import { instanceSpec } from "./components.js";
 import { appendRevision, readCanary, readHistory, writeCanary, writeHistory } from "./deployed.js";
@@ -26,6 +26,10 @@ export interface DeployOptions {
   drainTimeoutMs: number;
   /** Start this many new instances beside the old ones, and stop there. */
   canary?: number;
+}
+
+/** The options of one rollout, with the command's Ctrl-C signal. */
+interface RolloutOptions extends DeployOptions {
   signal?: AbortSignal;
 }
 
@@ -38,13 +42,12 @@ export interface DeployResult {
   stopped: string[];
 }
 
-export interface DeployContext {
+/** What one deploy did, shared by its steps. */
+interface DeployContext {
   result?: DeployResult;
   /** What a failed or interrupted deploy undid on its way out, for its last line. */
   cleanedUp: string[];
 }
-
-type Task = Parameters<ListrTask<DeployContext>["task"]>[1];
 
 /** A new instance once it is running: what the rollback needs to take it away again. */
 interface Started {
@@ -64,7 +67,7 @@ interface DeployRun {
   service: string;
   target: ServiceConfig;
   revision: string;
-  options: DeployOptions;
+  options: RolloutOptions;
   ctx: DeployContext;
   /** Instance numbers held by the service's containers, growing as instances start. */
   taken: Set<number>;
@@ -79,9 +82,10 @@ export async function runDeploy(
   endpoints: StackEndpoints,
   service: string,
   target: ServiceConfig,
-  options: DeployOptions,
-  run: (tasks: ListrTask<DeployContext>[], ctx: DeployContext) => Promise<unknown>,
+  deployOptions: DeployOptions,
+  io: StepIo,
 ): Promise<DeployResult> {
+  const options: RolloutOptions = { ...deployOptions, signal: io.signal };
   if (await endpoints.consul.lockHeld(scaleLockKey(service))) {
     throw new DrconError(
       `another drcon scale or deploy is changing ${service} right now: wait for it to finish, then run drcon deploy again`,
@@ -90,22 +94,23 @@ export async function runDeploy(
   const ctx: DeployContext = { cleanedUp: [] };
   const revision = revisionOf(target);
   const deploy = { runtime, endpoints, service, target, revision, options, ctx };
-  const tasks: ListrTask<DeployContext>[] = [
+  const steps: Step[] = [
     {
       title: `image ${target.image}`,
-      task: (_c, task) =>
-        ensureImage(runtime.engine, target.image, runtime.config.pull, (line) => {
-          task.output = line;
-        }),
+      run: async (step) => {
+        await ensureImage(runtime.engine, target.image, runtime.config.pull, (line) =>
+          step.progress(line),
+        );
+      },
     },
     {
       title: `${service} → revision ${revision}`,
-      task: (_c, task) =>
-        withScaleLock(endpoints.consul, service, () => rollout(deploy, task), options.signal),
+      run: (step) =>
+        withScaleLock(endpoints.consul, service, () => rollout(deploy, step), options.signal),
     },
   ];
   try {
-    await run(tasks, ctx);
+    await io.runSteps(steps, { signal: options.signal });
   } catch (err) {
     const interrupted = interruption(options.signal);
     if (!interrupted) throw err;
@@ -115,7 +120,7 @@ export async function runDeploy(
   return ctx.result;
 }
 
-async function rollout(deploy: Omit<DeployRun, "taken">, task: Task): Promise<void> {
+async function rollout(deploy: Omit<DeployRun, "taken">, step: StepControl): Promise<void> {
   const { runtime, service, revision, options, ctx } = deploy;
   const existing = await listInstances(runtime, service);
   const old = existing.filter((i) => i.running && i.revision !== revision);
@@ -132,7 +137,7 @@ async function rollout(deploy: Omit<DeployRun, "taken">, task: Task): Promise<vo
   const canaries = existing.filter(
     (i) => i.running && i.revision === revision && canary?.instances.includes(i.name),
   );
-  const steps = planRollout({
+  const plan = planRollout({
     old: old.map((i) => i.name),
     taken: [...run.taken],
     surge: options.surge,
@@ -142,40 +147,38 @@ async function rollout(deploy: Omit<DeployRun, "taken">, task: Task): Promise<vo
   });
   const byName = new Map(old.map((i) => [i.name, i]));
   const done: Array<{ started: Started[]; stopped: Stopped[] }> = [];
-  const subtasks = steps.flatMap((step): ListrTask<DeployContext>[] => {
-    const names = step.start.map((n) => instanceName(runtime.name, service, n));
-    // Every step's record, so a rollback undoes what the steps that ran did.
+  const substeps = plan.flatMap((batch): Step[] => {
+    const names = batch.start.map((n) => instanceName(runtime.name, service, n));
+    // Every batch's record, so a rollback undoes what the batches that ran did.
     const record = { started: [] as Started[], stopped: [] as Stopped[] };
     done.push(record);
-    const steps: ListrTask<DeployContext>[] = [
+    const steps: Step[] = [
       {
         title: `start ${names.join(", ")} and wait for the LB to route ${names.length > 1 ? "them" : "it"}`,
-        task: async (_c, sub) => {
-          await startAll(run, step.start, record.started);
+        run: async (sub) => {
+          await startAll(run, batch.start, record.started);
           result.started.push(...names);
-          sub.title = `${names.join(", ")} serving`;
+          sub.setTitle(`${names.join(", ")} serving`);
         },
       },
       {
-        title: `drain and stop ${step.stop.join(", ")}`,
-        task: async (_c, sub) => {
-          const instances = step.stop.flatMap((name) => byName.get(name) ?? []);
+        title: `drain and stop ${batch.stop.join(", ")}`,
+        run: async (sub) => {
+          const instances = batch.stop.flatMap((name) => byName.get(name) ?? []);
           await Promise.all(instances.map((i) => stopOld(run, i, record.stopped, sub)));
-          result.stopped.push(...step.stop);
+          result.stopped.push(...batch.stop);
         },
       },
     ];
-    return steps.filter((_t, i) => (i === 0 ? names.length : step.stop.length) > 0);
+    return steps.filter((_s, i) => (i === 0 ? names.length : batch.stop.length) > 0);
   });
-  if (subtasks.length === 0) {
-    task.title = `${service}: all running instances are on revision ${revision}, nothing to do`;
+  if (substeps.length === 0) {
+    step.setTitle(`${service}: all running instances are on revision ${revision}, nothing to do`);
   }
   try {
-    await task.newListr(subtasks, { concurrent: false, exitOnError: true }).run(ctx);
+    await step.substeps(substeps);
   } catch (err) {
-    const undone = await rollBack(run, done, (line) => {
-      task.output = line;
-    });
+    const undone = await rollBack(run, done, (line) => step.progress(line));
     ctx.cleanedUp.push(...undone);
     if (interruption(options.signal)) throw err;
     const serving = (await listInstances(runtime, service))
@@ -204,12 +207,12 @@ export async function runAbort(
   runtime: StackRuntime,
   endpoints: StackEndpoints,
   service: string,
-  options: Pick<DeployOptions, "drainTimeoutMs" | "signal">,
-  run: (tasks: ListrTask<DeployContext>[], ctx: DeployContext) => Promise<unknown>,
+  options: Pick<DeployOptions, "drainTimeoutMs">,
+  io: StepIo,
 ): Promise<DeployResult> {
+  const { signal } = io;
   const canary = await readCanary(endpoints.consul, service);
   if (!canary) throw new DrconError(`${service} has no canary to abort`);
-  const ctx: DeployContext = { cleanedUp: [] };
   const result: DeployResult = {
     service,
     revision: canary.revision,
@@ -217,31 +220,29 @@ export async function runAbort(
     started: [],
     stopped: [],
   };
-  const abort = async (task: Task) => {
+  const abort = async (step: StepControl) => {
     const running = (await listInstances(runtime, service)).filter(
       (i) => i.running && canary.instances.includes(i.name),
     );
     for (const instance of running) {
-      task.output = `draining ${instance.name}`;
+      step.progress(`draining ${instance.name}`);
       await drainAndStop(runtime, endpoints, service, instance, {
         ...options,
-        progress: (line) => {
-          task.output = `${instance.name}: ${line}`;
-        },
+        signal,
+        progress: (line) => step.progress(`${instance.name}: ${line}`),
       });
       result.stopped.push(instance.name);
     }
     await writeCanary(endpoints.consul, service, undefined);
   };
-  await run(
+  await io.runSteps(
     [
       {
         title: `${service}: remove the canaries of ${canary.revision}`,
-        task: (_c, task) =>
-          withScaleLock(endpoints.consul, service, () => abort(task), options.signal),
+        run: (step) => withScaleLock(endpoints.consul, service, () => abort(step), signal),
       },
     ],
-    ctx,
+    { signal },
   );
   return result;
 }
@@ -318,7 +319,7 @@ async function stopOld(
   run: DeployRun,
   instance: Instance,
   stopped: Stopped[],
-  sub: { output: string },
+  sub: StepControl,
 ): Promise<void> {
   const { runtime, endpoints, service, options } = run;
   options.signal?.throwIfAborted();
@@ -327,9 +328,7 @@ async function stopOld(
   await drainAndStop(runtime, endpoints, service, instance, {
     drainTimeoutMs: options.drainTimeoutMs,
     signal: options.signal,
-    progress: (line) => {
-      sub.output = `${instance.name}: ${line}`;
-    },
+    progress: (line) => sub.progress(`${instance.name}: ${line}`),
   });
   stopped.push({ name: instance.name, details });
 }

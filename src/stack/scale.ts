@@ -1,10 +1,10 @@
-import type { ListrTask } from "listr2";
 import {
   type ContainerDetails,
   type ContainerSpec,
   engineMessage,
   statusOf,
 } from "../docker/engine.js";
+import type { Step, StepControl, StepIo } from "../services/steps.js";
 import { DrconError, interruption } from "../ui/errors.js";
 import { instanceSpec } from "./components.js";
 import { drainAndStop, restoreDrained, withScaleLock } from "./drain.js";
@@ -31,72 +31,72 @@ export interface ScaleOptions {
   noWait: boolean;
   /** Longest wait for requests in flight to a drained instance before it gets SIGTERM. */
   drainTimeoutMs: number;
-  /** Aborted by Ctrl-C/SIGTERM: stop, and undo what is half done. */
-  signal?: AbortSignal;
 }
 
-export interface ScaleContext {
+/** What one run of `scale` did, shared by its steps. */
+interface ScaleContext {
   results: ServiceScaleResult[];
   /** What an interrupted or failed run undid or finished on its way out, for its last line. */
   cleanedUp: string[];
 }
 
 /**
- * Runs the scale steps; interrupted, it throws the interruption with what it cleaned up
- * (drains finished or undone, instances that had not joined removed, locks released).
+ * Runs the scale steps; interrupted (io.signal), it stops, undoes what is half done, and throws
+ * the interruption with what it cleaned up (drains finished or undone, instances that had not
+ * joined removed, locks released).
  */
 export async function runScale(
   runtime: StackRuntime,
   endpoints: StackEndpoints,
   requests: ScaleRequest[],
   options: ScaleOptions,
-  run: (tasks: ListrTask<ScaleContext>[], ctx: ScaleContext) => Promise<unknown>,
+  io: StepIo,
 ): Promise<ServiceScaleResult[]> {
+  const { signal } = io;
   const ctx: ScaleContext = { results: [], cleanedUp: [] };
   try {
-    await run(scaleTasks(runtime, endpoints, requests, options), ctx);
+    await io.runSteps(scaleSteps({ runtime, endpoints, options, signal, ctx }, requests), {
+      signal,
+    });
   } catch (err) {
-    const interrupted = interruption(options.signal);
+    const interrupted = interruption(signal);
     if (!interrupted) throw err;
     throw interrupted.after(`${[...ctx.cleanedUp, "no lock left held"].join("; ")}`);
   }
   return ctx.results;
 }
 
-/** What every step of one service's scale works with. */
-interface ServiceRun {
+/** What every step of a scale works with. */
+interface ScaleRun {
   runtime: StackRuntime;
   endpoints: StackEndpoints;
   options: ScaleOptions;
+  /** Aborted by Ctrl-C/SIGTERM: stop, and undo what is half done. */
+  signal?: AbortSignal;
   ctx: ScaleContext;
+}
+
+/** What every step of one service's scale works with. */
+interface ServiceRun extends ScaleRun {
   service: string;
 }
 
-/** One task per service; each reconciles under a Consul lock, so concurrent scales never overshoot. */
-function scaleTasks(
-  runtime: StackRuntime,
-  endpoints: StackEndpoints,
-  requests: ScaleRequest[],
-  options: ScaleOptions,
-): ListrTask<ScaleContext>[] {
+/** One step per service; each reconciles under a Consul lock, so concurrent scales never overshoot. */
+function scaleSteps(scale: ScaleRun, requests: ScaleRequest[]): Step[] {
   return requests.map((req) => ({
     title: `${req.service} → ${req.replicas}`,
-    task: (ctx, task) =>
+    run: (step) =>
       withScaleLock(
-        endpoints.consul,
+        scale.endpoints.consul,
         req.service,
-        () => scaleService({ runtime, endpoints, options, ctx, service: req.service }, req, task),
-        options.signal,
+        () => scaleService({ ...scale, service: req.service }, req, step),
+        scale.signal,
       ),
   }));
 }
 
-async function scaleService(
-  run: ServiceRun,
-  req: ScaleRequest,
-  task: Parameters<ListrTask<ScaleContext>["task"]>[1],
-): Promise<void> {
-  const { runtime, endpoints, options, ctx } = run;
+async function scaleService(run: ServiceRun, req: ScaleRequest, step: StepControl): Promise<void> {
+  const { runtime, endpoints, ctx } = run;
   const existing = await listInstances(runtime, req.service);
   const plan = planScale(existing, req.replicas);
   // Before anything changes: a name held by a container drcon did not make is refused.
@@ -124,26 +124,23 @@ async function scaleService(
   if (!svc) throw new DrconError(`no service named ${req.service}`);
   if (plan.start.length > 0) {
     await untilAborted(
-      ensureImage(runtime.engine, svc.image, runtime.config.pull, (line) => {
-        task.output = line;
-      }),
-      options.signal,
+      ensureImage(runtime.engine, svc.image, runtime.config.pull, (line) => step.progress(line)),
+      run.signal,
     );
   }
   // Every step's own promise, so that the lock is released only once all have settled,
   // clean-up included, even when one of them failed first.
-  const steps: Promise<void>[] = [];
-  const track = (step: Promise<void>) => {
-    steps.push(step);
-    return step;
+  const running: Promise<void>[] = [];
+  const track = (work: Promise<void>) => {
+    running.push(work);
+    return work;
   };
-  const subtasks: ListrTask<ScaleContext>[] = [
+  const substeps: Step[] = [
     ...plan.start.map((index) => {
       const spec = instanceSpec(runtime.config, req.service, svc, index);
       return {
         title: `start ${spec.name}`,
-        task: (_c: ScaleContext, sub: { title: string }) =>
-          track(startStep(run, spec, svc.port, result, sub)),
+        run: (sub: StepControl) => track(startStep(run, spec, svc.port, result, sub)),
       };
     }),
     ...plan.stop.flatMap((name) => {
@@ -151,15 +148,16 @@ async function scaleService(
       if (!instance) return [];
       return {
         title: `drain and stop ${name}`,
-        task: (_c: ScaleContext, sub: { output: string }) => track(stopStep(run, instance, sub)),
+        run: (sub: StepControl) => track(stopStep(run, instance, sub)),
       };
     }),
   ];
-  if (subtasks.length === 0) task.title = `${req.service}: ${req.replicas} running, nothing to do`;
+  if (substeps.length === 0)
+    step.setTitle(`${req.service}: ${req.replicas} running, nothing to do`);
   try {
-    await task.newListr(subtasks, { concurrent: true, exitOnError: true }).run(ctx);
+    await step.substeps(substeps, { concurrent: true });
   } finally {
-    await Promise.allSettled(steps);
+    await Promise.allSettled(running);
   }
   result.started.sort();
 }
@@ -169,31 +167,27 @@ async function startStep(
   spec: ReturnType<typeof instanceSpec>,
   port: number,
   result: ServiceScaleResult,
-  sub: { title: string },
+  sub: StepControl,
 ): Promise<void> {
-  run.options.signal?.throwIfAborted();
   const started = await startInstance(run.runtime, run.service, spec);
   if (!started) {
-    sub.title = `${spec.name} (already made by another drcon)`;
+    sub.setTitle(`${spec.name} (already made by another drcon)`);
     return;
   }
   result.started.push(spec.name);
   if (run.options.noWait) return;
   const address = `${started}:${port}`;
   await joinOrRemove(run, spec.name, address);
-  sub.title = `${spec.name} serving at ${address}`;
+  sub.setTitle(`${spec.name} serving at ${address}`);
 }
 
-async function stopStep(run: ServiceRun, instance: Instance, sub: { output: string }) {
-  const { signal } = run.options;
-  signal?.throwIfAborted();
+async function stopStep(run: ServiceRun, instance: Instance, sub: StepControl) {
+  const { signal } = run;
   try {
     await drainAndStop(run.runtime, run.endpoints, run.service, instance, {
       drainTimeoutMs: run.options.drainTimeoutMs,
       signal,
-      progress: (line) => {
-        sub.output = line;
-      },
+      progress: (line) => sub.progress(line),
     });
   } catch (err) {
     run.ctx.cleanedUp.push(`put ${instance.name} back in service`);
@@ -220,13 +214,13 @@ async function joinOrRemove(run: ServiceRun, name: string, address: string): Pro
         return undefined;
       },
       `${name} to join the LB`,
-      { signal: run.options.signal },
+      { signal: run.signal },
     );
   } catch (err) {
     if (err instanceof StoppedBeforeJoining) throw err;
     await runtime.engine.removeContainer(name);
     ctx.cleanedUp.push(`removed ${name} (it had not joined the LB)`);
-    if (interruption(run.options.signal)) throw err;
+    if (interruption(run.signal)) throw err;
     const port = address.split(":").at(-1);
     throw new DrconError(
       `${(err as Error).message}, so it was removed again: check that its image serves on port ${port} (--port), then run drcon scale again`,

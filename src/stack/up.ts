@@ -1,6 +1,6 @@
-import type { ListrTask } from "listr2";
 import { ConsulApi } from "../consul/client.js";
 import { type ContainerSpec, engineMessage } from "../docker/engine.js";
+import type { Step, StepIo } from "../services/steps.js";
 import { DrconError, InterruptedError, interruption } from "../ui/errors.js";
 import {
   type BuiltImages,
@@ -33,6 +33,7 @@ export interface UpResult {
   consulUrl: string;
 }
 
+/** What one run of `up` learnt and did, shared by its steps. */
 interface UpContext {
   images?: BuiltImages;
   /** The stack network's id: the key the registrator signs registrations with (routeKeyOf). */
@@ -43,70 +44,65 @@ interface UpContext {
 }
 
 /**
- * The steps of `drcon up`, each idempotent: a running, current component is left alone. Each
- * step first checks `signal`, and every wait ends when it is aborted (Ctrl-C).
+ * The steps of `drcon up`, each idempotent: a running, current component is left alone. Every
+ * wait ends when `signal` is aborted (Ctrl-C).
  */
-export function upTasks(runtime: StackRuntime, signal?: AbortSignal): ListrTask<UpContext>[] {
+function upSteps(runtime: StackRuntime, ctx: UpContext, signal?: AbortSignal): Step[] {
   const { config, engine } = runtime;
   const stack = config.stack;
   const consul = new ConsulApi(urlHost(config.hostIp), config.ports.consul);
   const lbUrl = httpUrl(config.hostIp, config.ports.lb);
 
-  const steps: ListrTask<UpContext>[] = [
+  return [
     {
       title: "Docker engine",
-      task: async (_ctx, task) => {
+      run: async (step) => {
         const v = await engine.version();
-        task.title = `Docker engine ${v.version} (API ${v.apiVersion}) at ${engine.endpoint.url}`;
+        step.setTitle(`Docker engine ${v.version} (API ${v.apiVersion}) at ${engine.endpoint.url}`);
       },
     },
     {
       title: "Ports",
-      task: async (_ctx, task) => {
+      run: async (step) => {
         await checkPorts(runtime);
-        task.title = `Ports ${hostPort(config.hostIp, config.ports.lb)} and :${config.ports.consul}`;
+        step.setTitle(
+          `Ports ${hostPort(config.hostIp, config.ports.lb)} and :${config.ports.consul}`,
+        );
       },
     },
     {
       title: "Images",
-      task: (ctx, task) => {
+      run: (step) => {
         ctx.images = builtImageTags(config);
         const images = ctx.images;
-        const pull = (ref: string): ListrTask<UpContext> => ({
+        const pull = (ref: string): Step => ({
           title: ref,
-          task: async (_c, sub) => {
+          run: async (sub) => {
             const did = await untilAborted(
-              ensureImage(engine, ref, config.pull, (l) => {
-                sub.output = l;
-              }),
+              ensureImage(engine, ref, config.pull, (l) => sub.progress(l)),
               signal,
             );
-            sub.title = `${ref} (${did})`;
+            sub.setTitle(`${ref} (${did})`);
           },
         });
-        const build = (name: keyof BuiltImages, bases: string[]): ListrTask<UpContext> => ({
+        const build = (name: keyof BuiltImages, bases: string[]): Step => ({
           title: images[name],
-          task: (_c, sub) =>
-            sub.newListr(
-              [
-                ...bases.map(pull),
-                {
-                  title: `build ${images[name]}`,
-                  task: async (_c2, step) => {
-                    const did = await untilAborted(
-                      ensureBuilt(engine, config, name, images[name], (l) => {
-                        step.output = l;
-                      }),
-                      signal,
-                    );
-                    step.title = `${images[name]} (${did})`;
-                  },
+          run: (sub) =>
+            sub.substeps([
+              ...bases.map(pull),
+              {
+                title: `build ${images[name]}`,
+                run: async (built) => {
+                  const did = await untilAborted(
+                    ensureBuilt(engine, config, name, images[name], (l) => built.progress(l)),
+                    signal,
+                  );
+                  built.setTitle(`${images[name]} (${did})`);
                 },
-              ],
-              { concurrent: false },
-            ),
+              },
+            ]),
         });
-        return task.newListr(
+        return step.substeps(
           [
             pull(config.images.consul),
             build("registrator", [config.images.node]),
@@ -118,7 +114,7 @@ export function upTasks(runtime: StackRuntime, signal?: AbortSignal): ListrTask<
     },
     {
       title: `Network ${stack}`,
-      task: async (ctx, task) => {
+      run: async (step) => {
         const volume = volumeName(stack);
         const volumeProblem = consulVolumeProblem(config, await engine.volumeLabels(volume));
         if (volumeProblem) throw new DrconError(volumeProblem);
@@ -127,7 +123,7 @@ export function upTasks(runtime: StackRuntime, signal?: AbortSignal): ListrTask<
         if (network.created) {
           ctx.created.push({ kind: "network", id: stack, name: stack });
           ctx.changed.push(`network ${stack}`);
-        } else task.title = `Network ${stack} (present)`;
+        } else step.setTitle(`Network ${stack} (present)`);
         if (await engine.ensureVolume(volume, consulVolumeLabels(config))) {
           ctx.created.push({ kind: "volume", id: volume, name: volume });
           ctx.changed.push(`volume ${volume}`);
@@ -136,15 +132,15 @@ export function upTasks(runtime: StackRuntime, signal?: AbortSignal): ListrTask<
     },
     {
       title: "Consul",
-      task: async (ctx, task) => {
+      run: async (step) => {
         const did = await ensureContainer(runtime, ctx, consulSpec(config));
         const leader = await consul.waitForLeader(READY_TIMEOUT_MS, signal);
-        task.title = `Consul at ${consul.url} (${did}, leader ${leader})`;
+        step.setTitle(`Consul at ${consul.url} (${did}, leader ${leader})`);
       },
     },
     {
       title: "Registrator",
-      task: async (ctx, task) => {
+      run: async (step) => {
         const socket = await engine.socketForContainers();
         const spec = registratorSpec(
           config,
@@ -165,24 +161,24 @@ export function upTasks(runtime: StackRuntime, signal?: AbortSignal): ListrTask<
             { cause: err },
           );
         });
-        task.title = `Registrator (${did}, synced ${synced.registered} instance(s))`;
+        step.setTitle(`Registrator (${did}, synced ${synced.registered} instance(s))`);
       },
     },
     {
       title: "Load balancer",
-      task: async (ctx, task) => {
+      run: async (step) => {
         const did = await ensureContainer(
           runtime,
           ctx,
           lbSpec(config, requireImages(ctx).lb, requireRouteKey(ctx)),
         );
         await waitFor(() => fetchRoutes(lbUrl), "the load balancer to answer", { signal });
-        task.title = `Load balancer at ${lbUrl} (${did})`;
+        step.setTitle(`Load balancer at ${lbUrl} (${did})`);
       },
     },
     {
       title: "Instances",
-      task: async (ctx, task) => {
+      run: async (step) => {
         // What an engine crash or a `drcon kill` left stopped is started again.
         const started = await startStoppedInstances(runtime, lbUrl);
         ctx.changed.push(...started.map((name) => `container ${name} (started again)`));
@@ -193,17 +189,10 @@ export function upTasks(runtime: StackRuntime, signal?: AbortSignal): ListrTask<
           started.length ? `started again ${started.join(", ")}` : "",
           restored.length ? `put ${restored.join(", ")} back in service` : "",
         ].filter(Boolean);
-        task.title = done.length ? `Instances: ${done.join("; ")}` : "Instances (all running)";
+        step.setTitle(done.length ? `Instances: ${done.join("; ")}` : "Instances (all running)");
       },
     },
   ];
-  return steps.map((step) => ({
-    ...step,
-    task: (ctx, task) => {
-      signal?.throwIfAborted();
-      return step.task(ctx, task);
-    },
-  }));
 }
 
 /**
@@ -234,15 +223,15 @@ async function restoreAllDrained(
   return restored;
 }
 
-/** Runs the steps; a failed or interrupted run removes what it made, newest first. */
-export async function runUp(
-  runtime: StackRuntime,
-  run: (tasks: ListrTask<UpContext>[], ctx: UpContext) => Promise<unknown>,
-  signal?: AbortSignal,
-): Promise<UpResult> {
+/**
+ * Runs the steps, each only once the run is not interrupted; a failed or interrupted run removes
+ * what it made, newest first.
+ */
+export async function runUp(runtime: StackRuntime, io: StepIo): Promise<UpResult> {
+  const { signal } = io;
   const ctx: UpContext = { created: [], changed: [] };
   try {
-    await run(upTasks(runtime, signal), ctx);
+    await io.runSteps(upSteps(runtime, ctx, signal), { signal });
   } catch (err) {
     const removed = await rollback(runtime, ctx);
     const interrupted = interruption(signal);

@@ -1,9 +1,11 @@
 import { Command, Errors, Flags, type Interfaces } from "@oclif/core";
 import { type LoadOptions, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
+import type { StepIo } from "../services/steps.js";
 import { color } from "./colors.js";
 import { DrconError, InterruptedError } from "./errors.js";
 import { captureInterrupts, type Interrupts } from "./interrupt.js";
+import { stepRunner } from "./run-steps.js";
 
 /** What every drcon command shares: --stack, --config, --debug, and one way to fail. */
 export abstract class DrconCommand extends Command {
@@ -42,6 +44,14 @@ export abstract class DrconCommand extends Command {
   protected interruptible(leaving: string): AbortSignal {
     this.interrupts ??= captureInterrupts(leaving);
     return this.interrupts.signal;
+  }
+
+  /**
+   * What the command hands its service: its steps shown with listr2 (nothing with --json), and
+   * from here on the interrupt signal of `interruptible(leaving)`.
+   */
+  protected stepIo(leaving: string): StepIo {
+    return { runSteps: stepRunner(this.jsonEnabled()), signal: this.interruptible(leaving) };
   }
 
   protected override async finally(err: Error | undefined): Promise<unknown> {

@@ -6,7 +6,6 @@ import { checkSurge } from "../stack/rollout-plan.js";
 import type { StackEndpoints, StackRuntime } from "../stack/runtime.js";
 import { parseDuration } from "../stack/scale-plan.js";
 import { DrconCommand } from "./base-command.js";
-import { runTasks } from "./tasks.js";
 
 interface RolloutFlags {
   surge: number;
@@ -50,7 +49,7 @@ export abstract class DeployCommand extends DrconCommand {
     const drainTimeoutMs = this.drainTimeout(flags);
     const endpoints = await runtime.endpoints();
     const target = await targetOf(endpoints);
-    const signal = this.interruptible(
+    const io = this.stepIo(
       "new instances may be left running beside the old ones: run the deploy again",
     );
     const result = await runDeploy(
@@ -58,8 +57,8 @@ export abstract class DeployCommand extends DrconCommand {
       endpoints,
       service,
       target,
-      { surge: flags.surge, timeoutMs, drainTimeoutMs, signal, ...mode },
-      (tasks, ctx) => runTasks(tasks, ctx, { quiet: this.jsonEnabled() }),
+      { surge: flags.surge, timeoutMs, drainTimeoutMs, ...mode },
+      io,
     );
     if (!this.jsonEnabled()) {
       const replaced = result.stopped.length
@@ -82,10 +81,8 @@ export abstract class DeployCommand extends DrconCommand {
   ): Promise<DeployResult & { stack: string }> {
     const drainTimeoutMs = this.drainTimeout(flags);
     const endpoints = await runtime.endpoints();
-    const signal = this.interruptible("a canary may be left in maintenance: run --abort again");
-    const result = await runAbort(runtime, endpoints, service, { drainTimeoutMs, signal }, (t, c) =>
-      runTasks(t, c, { quiet: this.jsonEnabled() }),
-    );
+    const io = this.stepIo("a canary may be left in maintenance: run --abort again");
+    const result = await runAbort(runtime, endpoints, service, { drainTimeoutMs }, io);
     if (!this.jsonEnabled()) {
       this.log(`${service}: removed the canaries ${result.stopped.join(", ") || "(none running)"}`);
     }
