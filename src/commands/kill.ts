@@ -1,6 +1,5 @@
 import { Args, Flags } from "@oclif/core";
-import { sleep } from "../consul/client.js";
-import { type KillRound, killRound, normaliseSignal } from "../stack/kill.js";
+import { normaliseSignal, runKill } from "../stack/kill.js";
 import { StackRuntime } from "../stack/runtime.js";
 import { parseDuration } from "../stack/scale-plan.js";
 import { DrconCommand } from "../ui/base-command.js";
@@ -51,28 +50,16 @@ Instances run under Docker's "always" restart policy, so that they come back aft
       count: flags.count,
       signal: normaliseSignal(flags.signal),
       restart: flags.restart,
+      every: flags.every ? parseDuration(flags.every, "--every") : undefined,
+      forMs: flags.for ? parseDuration(flags.for, "--for") : 0,
     };
-    const every = flags.every ? parseDuration(flags.every, "--every") : undefined;
-    const total = flags.for ? parseDuration(flags.for, "--for") : 0;
     const runtime = new StackRuntime(this.stackConfig(flags));
     const endpoints = await runtime.endpoints();
-    const rounds: KillRound[] = [];
-    const start = Date.now();
-    // Rounds are due at start, start + every, start + 2 * every... while within --for: the count
-    // of rounds is the schedule's, however long one round (a restart waits for the LB) takes.
-    for (let i = 1; ; i++) {
-      const round = await killRound(runtime, endpoints, args.target, options);
-      rounds.push(round);
-      if (!this.jsonEnabled()) {
-        this.log(
-          mark.ok(
-            `${options.signal} ${round.killed.join(", ")}${round.restarted.length ? " (restarted)" : ""}`,
-          ),
-        );
-      }
-      if (every === undefined || i * every >= total) break;
-      await sleep(Math.max(0, start + i * every - Date.now()));
-    }
+    const rounds = await runKill(runtime, endpoints, args.target, options, (round) => {
+      if (this.jsonEnabled()) return;
+      const restarted = round.restarted.length ? " (restarted)" : "";
+      this.log(mark.ok(`${options.signal} ${round.killed.join(", ")}${restarted}`));
+    });
     return { stack: runtime.name, rounds };
   }
 }

@@ -19,6 +19,50 @@ export interface KillRound {
   restarted: string[];
 }
 
+/** With `every`, rounds are due at start, start + every, start + 2 * every... within `forMs`. */
+export interface KillSchedule {
+  every?: number;
+  forMs: number;
+}
+
+/**
+ * How long to wait before the next round once `done` rounds ran, or undefined when the schedule
+ * is over. The count of rounds is the schedule's, however long one round (a restart waits for
+ * the LB) takes: a late round is started at once.
+ */
+export function nextRoundIn(
+  schedule: KillSchedule,
+  done: number,
+  startedAt: number,
+  now: number,
+): number | undefined {
+  if (schedule.every === undefined || done * schedule.every >= schedule.forMs) return undefined;
+  return Math.max(0, startedAt + done * schedule.every - now);
+}
+
+/**
+ * `drcon kill`: one round, or rounds on the schedule; `onRound` hears of each as it ends (the
+ * command prints it). Returns every round.
+ */
+export async function runKill(
+  runtime: StackRuntime,
+  endpoints: StackEndpoints,
+  target: string,
+  options: KillOptions & KillSchedule,
+  onRound: (round: KillRound) => void,
+): Promise<KillRound[]> {
+  const rounds: KillRound[] = [];
+  const startedAt = Date.now();
+  for (;;) {
+    const round = await killRound(runtime, endpoints, target, options);
+    rounds.push(round);
+    onRound(round);
+    const wait = nextRoundIn(options, rounds.length, startedAt, Date.now());
+    if (wait === undefined) return rounds;
+    await sleep(wait);
+  }
+}
+
 /** Signals by name (SIGKILL, KILL) or number; anything else is refused before Docker sees it. */
 export function normaliseSignal(signal: string): string {
   const upper = signal.toUpperCase();
@@ -32,7 +76,7 @@ export function normaliseSignal(signal: string): string {
  * Kills running instances of a service (random ones) or one named instance, as a crash would:
  * nothing is drained first, which is the point of the demo.
  */
-export async function killRound(
+async function killRound(
   runtime: StackRuntime,
   endpoints: StackEndpoints,
   target: string,
