@@ -17,18 +17,23 @@ function timed(title: string, log: string[], ms = 5): Step {
   };
 }
 
+/** A step that fails with `message`. */
+function failing(title: string, message: string): Step {
+  return {
+    title,
+    run: async () => {
+      throw new Error(message);
+    },
+  };
+}
+
 describe("stepRunner", () => {
   afterEach(() => vi.restoreAllMocks());
 
   it("runs steps one after the other, and stops at the first failure with its error", async () => {
     const log: string[] = [];
-    const failing: Step = {
-      title: "b",
-      run: async () => {
-        throw new Error("b broke");
-      },
-    };
-    await expect(quiet([timed("a", log), failing, timed("c", log)])).rejects.toThrow("b broke");
+    const run = quiet([timed("a", log), failing("b", "b broke"), timed("c", log)]);
+    await expect(run).rejects.toThrow("b broke");
     expect(log).toEqual(["start a", "end a"]);
   });
 
@@ -49,18 +54,12 @@ describe("stepRunner", () => {
 
   it("rejects in the step that awaits its sub-steps, so the step can undo what they did", async () => {
     const undone: string[] = [];
-    const broken: Step = {
-      title: "x",
-      run: async () => {
-        throw new Error("x broke");
-      },
-    };
     const run = quiet([
       {
         title: "parent",
         run: async (step) => {
           try {
-            await step.substeps([broken]);
+            await step.substeps([failing("x", "x broke")]);
           } catch (err) {
             undone.push((err as Error).message);
             throw err;
