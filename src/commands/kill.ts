@@ -1,8 +1,7 @@
 import { Args, Flags } from "@oclif/core";
-import { sleep } from "../consul/client.js";
+import { parseDuration, sleep } from "../base/time.js";
 import { type KillRound, killRound, normaliseSignal } from "../stack/kill.js";
 import { StackRuntime } from "../stack/runtime.js";
-import { parseDuration } from "../stack/scale-plan.js";
 import { DrconCommand } from "../ui/base-command.js";
 import { mark } from "../ui/tasks.js";
 

@@ -1,9 +1,11 @@
-import { type ConsulApi, sleep } from "../consul/client.js";
+import { sleep } from "../base/time.js";
+import { waitFor } from "../base/wait.js";
+import type { ConsulApi } from "../consul/client.js";
+import { META } from "../contract.js";
 import type { Instance } from "./instances.js";
 import { routesTo } from "./lb-routes.js";
 import { containerName } from "./names.js";
 import type { StackEndpoints, StackRuntime } from "./runtime.js";
-import { waitFor } from "./wait.js";
 
 /** The maintenance reason drcon sets while it drains an instance: what marks its own drains. */
 export const DRAIN_REASON = "drcon scale: draining";
@@ -125,7 +127,7 @@ async function lbWorkers(runtime: StackRuntime): Promise<Map<string, boolean>> {
 async function registrationsOf(consul: ConsulApi, containerId: string) {
   const services = await consul.agentServices();
   return services
-    .filter((s) => s.Meta?.drcon_container === containerId)
+    .filter((s) => s.Meta?.[META.container] === containerId)
     .map((s) => ({ id: s.ID, address: `${s.Address}:${s.Port}` }));
 }
 
@@ -148,8 +150,8 @@ export async function restoreDrained(
   keep: (containerId: string) => boolean,
 ): Promise<string[]> {
   const left = (await consul.health(service)).filter(
-    (h) => h.maintenance === DRAIN_REASON && keep(h.meta.drcon_container ?? ""),
+    (h) => h.maintenance === DRAIN_REASON && keep(h.meta[META.container] ?? ""),
   );
   await Promise.all(left.map((h) => consul.maintenance(h.id, false, DRAIN_REASON)));
-  return [...new Set(left.map((h) => h.meta.drcon_instance ?? h.id))].sort();
+  return [...new Set(left.map((h) => h.meta[META.instance] ?? h.id))].sort();
 }

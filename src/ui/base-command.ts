@@ -1,8 +1,8 @@
 import { Command, Errors, Flags, type Interfaces } from "@oclif/core";
+import { DrconError, InterruptedError } from "../base/errors.js";
 import { type LoadOptions, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { color } from "./colors.js";
-import { DrconError, InterruptedError } from "./errors.js";
 import { captureInterrupts, type Interrupts } from "./interrupt.js";
 
 /** What every drcon command shares: --stack, --config, --debug, and one way to fail. */

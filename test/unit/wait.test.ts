@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { waitFor } from "../../src/stack/wait.js";
-import { DrconError } from "../../src/ui/errors.js";
+import { DrconError } from "../../src/base/errors.js";
+import { waitFor } from "../../src/base/wait.js";
 
 describe("waitFor", () => {
   it("polls through passing errors until a value comes", async () => {
