@@ -1,4 +1,4 @@
-import { sleep } from "../base/time.js";
+import { isKind } from "../base/errors.js";
 import { waitFor } from "../base/wait.js";
 import type { ConsulApi } from "../consul/client.js";
 import { META } from "../contract.js";
@@ -91,22 +91,27 @@ async function waitForOldWorkers(
   const old = new Set(
     [...now].filter(([pid, shuttingDown]) => before.has(pid) || shuttingDown).map(([pid]) => pid),
   );
-  const oldLeft = async () => [...(await lbWorkers(runtime)).keys()].filter((p) => old.has(p));
+  if (old.size === 0) return;
   const started = Date.now();
-  const deadline = started + options.drainTimeoutMs;
   let left = [...old];
-  while (left.length > 0 && Date.now() < deadline) {
-    await sleep(100);
-    options.signal?.throwIfAborted();
-    left = await oldLeft();
-  }
-  if (left.length > 0) {
+  try {
+    await waitFor(
+      async () => {
+        left = [...(await lbWorkers(runtime)).keys()].filter((p) => old.has(p));
+        return left.length === 0 ? true : undefined;
+      },
+      "old nginx workers to finish",
+      // Docker failing to list them is an answer, not a reason to keep asking.
+      { timeoutMs: options.drainTimeoutMs, signal: options.signal, retry: () => false },
+    );
+  } catch (err) {
+    if (!isKind(err, "timeout")) throw err;
     options.progress(
       `drain timeout: ${left.length} old nginx worker(s) still busy after ${options.drainTimeoutMs / 1000} s; stopping anyway`,
     );
-  } else if (old.size > 0) {
-    options.progress(`requests in flight done after ${Date.now() - started} ms`);
+    return;
   }
+  options.progress(`requests in flight done after ${Date.now() - started} ms`);
 }
 
 /**
