@@ -3,7 +3,6 @@ import { LABELS } from "../contract.js";
 import { engineMessage } from "../docker/engine.js";
 import { GRACEFUL_STOP_S } from "./components.js";
 import { nameOf } from "./names.js";
-
 import type { StackRuntime } from "./runtime.js";
 
 export interface DownResult {

@@ -2,7 +2,6 @@ import { type ServiceConfig, serviceSchema } from "../config/schema.js";
 import { LABELS } from "../contract.js";
 import type { ContainerSummary } from "../docker/engine.js";
 import { notMadeByDrcon } from "./names.js";
-
 import { StackRuntime } from "./runtime.js";
 import type { ExistingInstance } from "./scale-plan.js";
 

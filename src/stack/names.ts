@@ -1,5 +1,5 @@
-// Names that end up in Docker, Consul and nginx. Everything here is validated, so that no
-// name taken from a config file, a flag or a container's environment can inject configuration.
+// Names drcon gives what it makes in Docker (containers, the volume) and the labels it puts on
+// them; the names and the label keys themselves are the contract's (src/contract.ts).
 import { DrconError } from "../base/errors.js";
 import { LABELS, type Role } from "../contract.js";
 import type { ContainerSummary } from "../docker/engine.js";

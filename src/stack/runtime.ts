@@ -4,7 +4,6 @@ import { ConsulApi } from "../consul/client.js";
 import { LABELS, type Role } from "../contract.js";
 import { type ContainerSummary, DockerEngine } from "../docker/engine.js";
 import { CONSUL_HTTP_PORT, LB_HTTP_PORT } from "./components.js";
-
 import { httpUrl, urlHost } from "./ports.js";
 
 /** Where a running stack's published ports are, read off its containers. */

@@ -14,7 +14,6 @@ import { readCanary, readHistory } from "./deployed.js";
 import { DRAIN_REASON, scaleLockKey } from "./drain.js";
 import { fetchRoutes } from "./lb-routes.js";
 import { nameOf } from "./names.js";
-
 import { SYNC_STALE_MS, stoppedInstances, syncAgeMs } from "./repair.js";
 import { revisionOf } from "./revision.js";
 import type { StackRuntime } from "./runtime.js";
