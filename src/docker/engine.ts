@@ -360,3 +360,9 @@ export function engineMessage(err: unknown): string {
   const json = (err as { json?: { message?: string } }).json;
   return (json?.message ?? (err as Error).message ?? String(err)).trim();
 }
+
+/** A container's name as the user sees it: Docker reports names with a leading slash. */
+export function nameOf(c: ContainerSummary | ContainerDetails): string {
+  const name = "Names" in c ? c.Names[0] : c.Name;
+  return name?.replace(/^\//, "") ?? c.Id.slice(0, 12);
+}

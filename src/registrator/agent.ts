@@ -3,7 +3,12 @@
 import { sleep } from "../base/time.js";
 import type { AgentService, ConsulApi, Registration } from "../consul/client.js";
 import { encodeSyncRecord, META, SYNC_KEY } from "../contract.js";
-import type { ContainerDetails, DockerEngine, EngineEvent } from "../docker/engine.js";
+import {
+  type ContainerDetails,
+  type DockerEngine,
+  type EngineEvent,
+  nameOf,
+} from "../docker/engine.js";
 import { intentOf } from "./events.js";
 import { probe } from "./probe.js";
 import { type ContainerFacts, registrationsFor } from "./registration.js";
@@ -315,7 +320,7 @@ export function factsOf(details: ContainerDetails, network: string): ContainerFa
   const health = details.State.Health?.Status;
   return {
     id: details.Id,
-    name: details.Name.replace(/^\//, ""),
+    name: nameOf(details),
     env: details.Config.Env ?? [],
     labels: details.Config.Labels ?? {},
     exposedPorts: Object.keys(details.Config.ExposedPorts ?? {}),

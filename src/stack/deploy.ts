@@ -5,7 +5,7 @@ import { DrconError, interruption, isKind } from "../base/errors.js";
 import { waitFor } from "../base/wait.js";
 import type { ServiceConfig } from "../config/schema.js";
 import { LABELS, META } from "../contract.js";
-import type { ContainerDetails, ContainerSpec } from "../docker/engine.js";
+import { type ContainerDetails, type ContainerSpec, nameOf } from "../docker/engine.js";
 import { instanceSpec } from "./components.js";
 import { appendRevision, readCanary, readHistory, writeCanary, writeHistory } from "./deployed.js";
 import { drainAndStop, scaleLockKey, withScaleLock } from "./drain.js";
@@ -396,7 +396,7 @@ function asInstance(details: ContainerDetails, service: string): Instance {
   const labels = details.Config.Labels ?? {};
   return {
     id: details.Id,
-    name: details.Name.replace(/^\//, ""),
+    name: nameOf(details),
     service,
     index: Number(labels[LABELS.instance]),
     running: details.State.Running,

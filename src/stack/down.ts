@@ -1,8 +1,7 @@
 import { DrconError } from "../base/errors.js";
 import { LABELS } from "../contract.js";
-import { engineMessage } from "../docker/engine.js";
+import { engineMessage, nameOf } from "../docker/engine.js";
 import { GRACEFUL_STOP_S } from "./components.js";
-import { nameOf } from "./names.js";
 import type { StackRuntime } from "./runtime.js";
 
 export interface DownResult {

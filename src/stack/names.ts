@@ -2,7 +2,6 @@
 // them; the names and the label keys themselves are the contract's (src/contract.ts).
 import { DrconError } from "../base/errors.js";
 import { LABELS, type Role } from "../contract.js";
-import type { ContainerSummary } from "../docker/engine.js";
 
 export function containerName(stack: string, role: Exclude<Role, "instance">): string {
   return `${stack}-${role}`;
@@ -37,9 +36,4 @@ export function notMadeByDrcon(name: string): DrconError {
   return new DrconError(
     `a container named ${name} exists that drcon did not make: remove or rename it, or use another --stack`,
   );
-}
-
-/** A container's name as the user sees it (without Docker's leading slash). */
-export function nameOf(c: ContainerSummary): string {
-  return c.Names[0]?.replace(/^\//, "") ?? c.Id.slice(0, 12);
 }

@@ -9,11 +9,10 @@ import {
   type Role,
   SYNC_KEY,
 } from "../contract.js";
-import type { ContainerSummary } from "../docker/engine.js";
+import { type ContainerSummary, nameOf } from "../docker/engine.js";
 import { readCanary, readHistory } from "./deployed.js";
 import { DRAIN_REASON, scaleLockKey } from "./drain.js";
 import { fetchRoutes } from "./lb-routes.js";
-import { nameOf } from "./names.js";
 import { SYNC_STALE_MS, stoppedInstances, syncAgeMs } from "./repair.js";
 import { revisionOf } from "./revision.js";
 import type { StackRuntime } from "./runtime.js";
