@@ -9,8 +9,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../dist/config/load.js";
 import { ConsulApi } from "../dist/consul/client.js";
+import { LABELS } from "../dist/contract.js";
 import { DockerEngine } from "../dist/docker/engine.js";
-import { LABELS } from "../dist/stack/names.js";
 import { classifyError, classifyResponse, FAILURE_KINDS } from "../dist/watch/stats.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");

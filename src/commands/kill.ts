@@ -1,7 +1,7 @@
 import { Args, Flags } from "@oclif/core";
+import { parseDuration } from "../base/time.js";
 import { normaliseSignal, runKill } from "../stack/kill.js";
 import { StackRuntime } from "../stack/runtime.js";
-import { parseDuration } from "../stack/scale-plan.js";
 import { DrconCommand } from "../ui/base-command.js";
 import { mark } from "../ui/marks.js";
 

@@ -1,7 +1,7 @@
+import { DrconError } from "../base/errors.js";
 import { StackRuntime } from "../stack/runtime.js";
 import { notUpMessage, runStatus } from "../stack/status.js";
 import { DrconCommand } from "../ui/base-command.js";
-import { DrconError } from "../ui/errors.js";
 import { renderStatus } from "../ui/status-view.js";
 
 export default class Status extends DrconCommand {

@@ -1,7 +1,7 @@
 import { Flags } from "@oclif/core";
+import { DrconError } from "../base/errors.js";
 import { StackRuntime } from "../stack/runtime.js";
 import { DrconCommand } from "../ui/base-command.js";
-import { DrconError } from "../ui/errors.js";
 import { jsonSink, type OutputSink, plainSink } from "../ui/watch-output.js";
 import { WatchScreen } from "../ui/watch-screen.js";
 import { failureList } from "../watch/format.js";

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse } from "yaml";
 import type { z } from "zod";
-import { DrconError } from "../ui/errors.js";
+import { DrconError } from "../base/errors.js";
 import { DEFAULT_IMAGES, ENV_OVERRIDES } from "./defaults.js";
 import { type Config, configSchema } from "./schema.js";
 

@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
-import { DNS_LABEL } from "../stack/names.js";
+import { DNS_LABEL } from "../contract.js";
 import { DEFAULT_CONFIG, DEFAULT_IMAGES } from "./defaults.js";
 
 export const PULL_POLICIES = ["missing", "always", "never"] as const;

@@ -1,7 +1,8 @@
 import { Agent } from "node:http";
 import { hostname } from "node:os";
 import Consul from "consul";
-import { DrconError } from "../ui/errors.js";
+import { DrconError, isKind } from "../base/errors.js";
+import { waitFor } from "../base/wait.js";
 
 /** What the registrator asks Consul to hold for one container port. */
 export interface Registration {
@@ -52,9 +53,6 @@ const ORDER = ["passing", "warning", "critical"];
  * would hang for good. Blocking queries (watchHealth) get their own, longer deadline.
  */
 export const CONSUL_TIMEOUT_MS = 5000;
-
-/** Consul took a connection but gave no answer in time (paused, overloaded, or wedged). */
-export class ConsulUnanswered extends DrconError {}
 
 /**
  * The consul client hands a URL's hostname to node:http with its brackets ("[::1]"), which is
@@ -205,21 +203,27 @@ export class ConsulApi {
       this.client.session.renew(session).catch(() => {});
     }, 3000);
     try {
-      const deadline = Date.now() + timeoutMs;
       const acquire = () =>
         this.call("kv", () => this.client.kv.set({ key, value: LOCK_HOLDER, acquire: session }));
-      while (!(await acquire())) {
-        signal?.throwIfAborted();
-        const holder = await this.lockHolder(key);
-        // Killed, or left at once on a second Ctrl-C: free its lock now, not when its TTL ends.
-        if (holder?.gone) await this.client.session.destroy(holder.session).catch(() => {});
-        if (Date.now() > deadline) {
-          throw new DrconError(
+      await waitFor(
+        async () => {
+          if (await acquire()) return true;
+          const holder = await this.lockHolder(key);
+          // Killed, or left at once on a second Ctrl-C: free its lock now, not when its TTL ends.
+          if (holder?.gone) await this.client.session.destroy(holder.session).catch(() => {});
+          return undefined;
+        },
+        key,
+        {
+          timeoutMs,
+          intervalMs: 200,
+          signal,
+          // A failing Consul call is an answer here, not a reason to keep trying.
+          retry: () => false,
+          timeoutMessage: () =>
             `another drcon command holds ${key} after ${timeoutMs / 1000} s: wait for it to finish and run this again`,
-          );
-        }
-        await sleep(200);
-      }
+        },
+      );
       return await fn();
     } finally {
       clearInterval(renew);
@@ -248,23 +252,21 @@ export class ConsulApi {
 
   /** Polls until Consul has a leader; Consul needs a moment after its container starts. */
   async waitForLeader(timeoutMs: number, signal?: AbortSignal): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    let last = "no answer yet";
-    while (Date.now() < deadline) {
-      signal?.throwIfAborted();
-      try {
+    return waitFor(
+      async () => {
         const leader = await this.leader();
-        if (leader) return leader;
-        last = "no leader elected yet";
-      } catch (err) {
+        if (!leader) throw new Error("no leader elected yet");
+        return leader;
+      },
+      "a Consul leader",
+      {
+        timeoutMs,
+        signal,
         // Refused while it starts is expected; taking a connection and never answering is not.
-        if (err instanceof ConsulUnanswered) throw err;
-        last = (err as Error).message;
-      }
-      await sleep(100);
-    }
-    throw new DrconError(
-      `Consul at ${this.url} has no leader after ${timeoutMs / 1000} s (${last}): see \`docker logs\` of the consul container`,
+        retry: (err) => !isKind(err, "consul-unanswered"),
+        timeoutMessage: (last = "no answer yet") =>
+          `Consul at ${this.url} has no leader after ${timeoutMs / 1000} s (${last}): see \`docker logs\` of the consul container`,
+      },
     );
   }
 
@@ -274,9 +276,9 @@ export class ConsulApi {
       return await fn();
     } catch (err) {
       if ((err as { isTimeout?: boolean }).isTimeout) {
-        throw new ConsulUnanswered(
+        throw new DrconError(
           `Consul at ${this.url} did not answer within ${this.timeoutMs / 1000} s (${what}): is its container paused or overloaded? see \`docker ps\` and its \`docker logs\``,
-          { cause: err },
+          { kind: "consul-unanswered", cause: err },
         );
       }
       throw err;
@@ -287,7 +289,7 @@ export class ConsulApi {
 /** A `.catch` that falls back to `value` on any failure but an unanswering Consul. */
 export function unlessUnanswered<T>(value: T): (err: unknown) => T {
   return (err) => {
-    if (err instanceof ConsulUnanswered) throw err;
+    if (isKind(err, "consul-unanswered")) throw err;
     return value;
   };
 }
@@ -344,8 +346,4 @@ function processRuns(pid: number): boolean {
     // EPERM: it runs, as another user.
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -2,7 +2,7 @@ import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { DrconError } from "../ui/errors.js";
+import { DrconError } from "../base/errors.js";
 import { type Endpoint, type EngineSocket, engineSocket, resolveEndpoint } from "./connection.js";
 
 export type ContainerSpec = Docker.ContainerCreateOptions & { name: string };
@@ -310,13 +310,13 @@ export class DockerEngine {
       if (code === "ECONNRESET" && Date.now() - started >= this.timeoutMs) {
         throw new DrconError(
           `the Docker engine at ${this.endpoint.url} did not answer within ${this.timeoutMs / 1000} s: is it overloaded or stuck? see \`docker info\``,
-          { cause: err },
+          { kind: "engine-unanswered", cause: err },
         );
       }
       if (code && UNREACHABLE.has(code)) {
         throw new DrconError(
           `Cannot reach the Docker engine at ${this.endpoint.url} (${this.endpoint.source}: ${code}): start Docker, or set DOCKER_HOST to your engine's socket`,
-          { cause: err },
+          { kind: "engine-unreachable", cause: err },
         );
       }
       throw err;
@@ -359,4 +359,10 @@ export function statusOf(err: unknown): number | undefined {
 export function engineMessage(err: unknown): string {
   const json = (err as { json?: { message?: string } }).json;
   return (json?.message ?? (err as Error).message ?? String(err)).trim();
+}
+
+/** A container's name as the user sees it: Docker reports names with a leading slash. */
+export function nameOf(c: ContainerSummary | ContainerDetails): string {
+  const name = "Names" in c ? c.Names[0] : c.Name;
+  return name?.replace(/^\//, "") ?? c.Id.slice(0, 12);
 }

@@ -1,11 +1,17 @@
 // The registrator's loops: Docker events (reconnecting without losing any), periodic resyncs,
 // and a Consul heartbeat that resyncs as soon as Consul comes back after a restart.
-import { type AgentService, type ConsulApi, type Registration, sleep } from "../consul/client.js";
-import type { ContainerDetails, DockerEngine, EngineEvent } from "../docker/engine.js";
-import { SYNC_KEY } from "../stack/components.js";
+import { sleep } from "../base/time.js";
+import type { AgentService, ConsulApi, Registration } from "../consul/client.js";
+import { encodeSyncRecord, META, SYNC_KEY } from "../contract.js";
+import {
+  type ContainerDetails,
+  type DockerEngine,
+  type EngineEvent,
+  nameOf,
+} from "../docker/engine.js";
 import { intentOf } from "./events.js";
 import { probe } from "./probe.js";
-import { type ContainerFacts, META, registrationsFor } from "./registration.js";
+import { type ContainerFacts, registrationsFor } from "./registration.js";
 
 export type Log = (level: "info" | "warn" | "error", msg: string, fields?: object) => void;
 
@@ -105,7 +111,7 @@ export class RegistratorAgent {
       const registered = this.own(await this.consul.agentServices()).length;
       await this.consul.kvSet(
         SYNC_KEY,
-        JSON.stringify({ at: new Date().toISOString(), registered }),
+        encodeSyncRecord({ at: new Date().toISOString(), registered }),
       );
       return true;
     } catch (err) {
@@ -314,7 +320,7 @@ export function factsOf(details: ContainerDetails, network: string): ContainerFa
   const health = details.State.Health?.Status;
   return {
     id: details.Id,
-    name: details.Name.replace(/^\//, ""),
+    name: nameOf(details),
     env: details.Config.Env ?? [],
     labels: details.Config.Labels ?? {},
     exposedPorts: Object.keys(details.Config.ExposedPorts ?? {}),

@@ -1,8 +1,9 @@
 // Entry of the registrator image: settings from the environment the LB-side `up` gives it,
 // one JSON object per log line.
+
 import { ConsulApi } from "../consul/client.js";
+import { ENV } from "../contract.js";
 import { DockerEngine } from "../docker/engine.js";
-import { ROUTE_KEY_ENV } from "../stack/components.js";
 import { type Log, RegistratorAgent } from "./agent.js";
 
 const log: Log = (level, msg, fields = {}) => {
@@ -20,12 +21,12 @@ function required(name: string): string {
   return value;
 }
 
-const stack = required("DRCON_STACK");
-const network = process.env.DRCON_NETWORK ?? stack;
-const [host = "127.0.0.1", port = "8500"] = required("CONSUL_HTTP_ADDR").split(":");
+const stack = required(ENV.stack);
+const network = process.env[ENV.network] ?? stack;
+const [host = "127.0.0.1", port = "8500"] = required(ENV.consulAddress).split(":");
 const agent = new RegistratorAgent(new DockerEngine(), new ConsulApi(host, Number(port)), {
   stack,
-  routeKey: required(ROUTE_KEY_ENV),
+  routeKey: required(ENV.routeKey),
   network,
   resyncMs: Number(process.env.DRCON_RESYNC_SECONDS ?? 10) * 1000,
   heartbeatMs: 1000,

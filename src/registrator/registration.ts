@@ -3,8 +3,7 @@
 // Pure: the agent feeds it what Docker reports and applies what comes out.
 import { createHash, createHmac } from "node:crypto";
 import type { Registration } from "../consul/client.js";
-import { dnsLabelProblem, LABELS } from "../stack/names.js";
-import { REVISION } from "../stack/revision.js";
+import { DRCON_TAG, dnsLabelProblem, LABELS, META, REVISION } from "../contract.js";
 
 /** The parts of a container the mapping reads, taken from `docker inspect`. */
 export interface ContainerFacts {
@@ -31,22 +30,6 @@ export interface CheckDefaults {
 // Consul runs checks no more often than once a second; the registrator's own probe is what
 // makes a new instance routable sooner (see agent.ts).
 export const CHECK_DEFAULTS: CheckDefaults = { interval: "1s", timeout: "1s" };
-
-/** Tag on every registration drcon's registrator makes; the LB template routes only these. */
-export const DRCON_TAG = "drcon";
-
-export const META = {
-  stack: "drcon_stack",
-  container: "drcon_container",
-  instance: "drcon_instance",
-  started: "drcon_started",
-  /** The instance's revision (its io.drcon.revision label), when it carries a valid one. */
-  revision: "drcon_revision",
-  /** Hash of the registration, so a resync re-registers only what changed. */
-  hash: "drcon_hash",
-  /** HMAC of the registration's id, address and port under the stack's route key (signed). */
-  signature: "drcon_sig",
-} as const;
 
 export interface Mapping {
   registrations: Registration[];

@@ -2,56 +2,18 @@
 // asks of the engine is unit-tested and its hash tells whether a running container is current.
 import { createHash } from "node:crypto";
 import type { Config, ServiceConfig } from "../config/schema.js";
+import { ENV, LABELS } from "../contract.js";
 import type { ContainerSpec } from "../docker/engine.js";
-import {
-  containerName,
-  instanceLabels,
-  instanceName,
-  LABELS,
-  stackLabels,
-  volumeName,
-} from "./names.js";
+import { containerName, instanceLabels, instanceName, stackLabels, volumeName } from "./names.js";
 import { revisionOf } from "./revision.js";
 
 export const CONSUL_HTTP_PORT = 8500;
 export const LB_HTTP_PORT = 80;
-export const SPEC_LABEL = "io.drcon.spec";
-export const SYNC_KEY = "drcon/registrator/synced";
 /**
  * How long a component or instance gets to stop by its own stop signal before SIGKILL: nginx's
  * graceful stop (STOPSIGNAL SIGQUIT) finishes the requests it holds within this time.
  */
 export const GRACEFUL_STOP_S = 10;
-/** The variable that gives the registrator and the LB the key registrations are signed with. */
-export const ROUTE_KEY_ENV = "DRCON_ROUTE_KEY";
-
-/** What the registrator writes under SYNC_KEY after each full sync. */
-export interface SyncRecord {
-  at: string;
-  registered: number;
-}
-
-/**
- * The sync record, or undefined when the key is missing or holds anything else: the key is
- * writable by anyone who reaches Consul, so a bad value means "unknown", never a crash.
- */
-export function parseSyncRecord(raw: string | undefined): SyncRecord | undefined {
-  if (!raw) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null) return undefined;
-  const { at, registered } = value as Record<string, unknown>;
-  if (typeof at !== "string" || Number.isNaN(Date.parse(at))) return undefined;
-  if (typeof registered !== "number" || !Number.isInteger(registered) || registered < 0) {
-    return undefined;
-  }
-  return { at, registered };
-}
-
 // `always`, not `unless-stopped`: after an engine crash the engine marks every container as
 // stopped by hand, and `unless-stopped` then never starts them again (moby #31735). `docker
 // stop`/`docker kill` (drcon's `down`, `scale`, `kill`) still count as deliberate: Docker does
@@ -99,11 +61,8 @@ export function consulSpec(config: Config): ContainerSpec {
   });
 }
 
-/** On Consul's data volume: the Consul image that made the data in it. */
-export const CONSUL_IMAGE_LABEL = "io.drcon.consul-image";
-
 export function consulVolumeLabels(config: Config): Record<string, string> {
-  return { ...stackLabels(config.stack, "consul"), [CONSUL_IMAGE_LABEL]: config.images.consul };
+  return { ...stackLabels(config.stack, "consul"), [LABELS.consulImage]: config.images.consul };
 }
 
 /**
@@ -115,7 +74,7 @@ export function consulVolumeProblem(
   config: Config,
   labels: Record<string, string> | undefined,
 ): string | undefined {
-  const madeBy = labels?.[CONSUL_IMAGE_LABEL];
+  const madeBy = labels?.[LABELS.consulImage];
   if (!madeBy || madeBy === config.images.consul) return undefined;
   const stackFlag = config.stack === "drcon" ? "" : ` --stack ${config.stack}`;
   return `volume ${volumeName(config.stack)} holds the data of ${madeBy}, which Consul does not support moving to ${config.images.consul}: run \`drcon down${stackFlag} --volumes\` to start afresh, or keep the old image with DRCON_IMAGE_CONSUL=${madeBy}`;
@@ -132,10 +91,10 @@ export function registratorSpec(
     name: containerName(stack, "registrator"),
     Image: image,
     Env: [
-      `DRCON_STACK=${stack}`,
-      `DRCON_NETWORK=${stack}`,
-      `${ROUTE_KEY_ENV}=${routeKey}`,
-      `CONSUL_HTTP_ADDR=${containerName(stack, "consul")}:${CONSUL_HTTP_PORT}`,
+      `${ENV.stack}=${stack}`,
+      `${ENV.network}=${stack}`,
+      `${ENV.routeKey}=${routeKey}`,
+      `${ENV.consulAddress}=${containerName(stack, "consul")}:${CONSUL_HTTP_PORT}`,
     ],
     Labels: stackLabels(stack, "registrator"),
     HostConfig: {
@@ -156,12 +115,12 @@ export function lbSpec(config: Config, image: string, routeKey: string): Contain
     name: containerName(stack, "lb"),
     Image: image,
     Env: [
-      `CONSUL_HTTP_ADDR=${containerName(stack, "consul")}:${CONSUL_HTTP_PORT}`,
-      `DRCON_DEFAULT_SERVICE=${config.defaultService}`,
+      `${ENV.consulAddress}=${containerName(stack, "consul")}:${CONSUL_HTTP_PORT}`,
+      `${ENV.defaultService}=${config.defaultService}`,
       // The template routes only registrations carrying this stack's name (the registrator's meta)
       // and the registrator's signature.
-      `DRCON_STACK=${stack}`,
-      `${ROUTE_KEY_ENV}=${routeKey}`,
+      `${ENV.stack}=${stack}`,
+      `${ENV.routeKey}=${routeKey}`,
     ],
     Labels: stackLabels(stack, "lb"),
     ExposedPorts: { [`${LB_HTTP_PORT}/tcp`]: {} },
@@ -217,7 +176,7 @@ export function serviceLabels(svc: ServiceConfig): Record<string, string> {
 /** Labels the spec with its own hash: `up` recreates a container only when its spec changed. */
 function withHash(spec: ContainerSpec): ContainerSpec {
   const hash = createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 12);
-  return { ...spec, Labels: { ...spec.Labels, [SPEC_LABEL]: hash } };
+  return { ...spec, Labels: { ...spec.Labels, [LABELS.spec]: hash } };
 }
 
 /** Tag of an image drcon builds: its version plus a hash of everything that goes into it. */

@@ -1,6 +1,7 @@
 // What `drcon deploy` is asked to roll to (pure): the configured service with --image and --env.
+
+import { DrconError } from "../base/errors.js";
 import { IMAGE_REF, type ServiceConfig } from "../config/schema.js";
-import { DrconError } from "../ui/errors.js";
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

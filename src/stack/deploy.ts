@@ -1,21 +1,22 @@
 // `drcon deploy`: replaces a service's instances with a new revision, a few at a time, each new
 // one routed by the LB before an old one is drained; any failure rolls back to the old ones.
+import { DrconError, interruption, isKind } from "../base/errors.js";
+import { waitFor } from "../base/wait.js";
 import type { ServiceConfig } from "../config/schema.js";
-import type { ContainerDetails, ContainerSpec } from "../docker/engine.js";
+import { LABELS, META } from "../contract.js";
+import { type ContainerDetails, type ContainerSpec, nameOf } from "../docker/engine.js";
 import type { Step, StepControl, StepIo } from "../services/steps.js";
-import { DrconError, interruption } from "../ui/errors.js";
 import { instanceSpec } from "./components.js";
 import { appendRevision, readCanary, readHistory, writeCanary, writeHistory } from "./deployed.js";
 import { drainAndStop, scaleLockKey, withScaleLock } from "./drain.js";
 import { ensureImage } from "./images.js";
 import { type Instance, listInstances } from "./instances.js";
 import { routesTo } from "./lb-routes.js";
-import { instanceName, LABELS } from "./names.js";
+import { instanceName } from "./names.js";
 import { revisionOf } from "./revision.js";
 import { freeIndexes, planRollout } from "./rollout-plan.js";
 import type { StackEndpoints, StackRuntime } from "./runtime.js";
 import { startInstance, stoppedHow } from "./scale.js";
-import { waitFor } from "./wait.js";
 
 export interface DeployOptions {
   /** New instances started before as many old ones are stopped. */
@@ -277,7 +278,7 @@ async function startAndJoin(
       async () => {
         if (await routesTo(endpoints.lbUrl, service, instance.address)) return true;
         const how = stoppedHow(await runtime.engine.inspectContainer(spec.name));
-        if (how) throw new DrconError(`stopped (${how})`);
+        if (how) throw new DrconError(`stopped (${how})`, { kind: "stopped" });
         return undefined;
       },
       `${spec.name} to join the LB`,
@@ -299,10 +300,10 @@ async function whyNotServing(
   waitedMs: number,
 ): Promise<string> {
   const { runtime, endpoints, service } = run;
-  let why = err.message.startsWith("stopped") ? err.message : "";
+  let why = isKind(err, "stopped") ? err.message : "";
   if (!why) {
     const health = await endpoints.consul.health(service).catch(() => []);
-    const registration = health.find((h) => h.meta.drcon_instance === name);
+    const registration = health.find((h) => h.meta[META.instance] === name);
     why = !registration
       ? "was never registered in Consul"
       : registration.status === "passing"
@@ -394,7 +395,7 @@ function asInstance(details: ContainerDetails, service: string): Instance {
   const labels = details.Config.Labels ?? {};
   return {
     id: details.Id,
-    name: details.Name.replace(/^\//, ""),
+    name: nameOf(details),
     service,
     index: Number(labels[LABELS.instance]),
     running: details.State.Running,

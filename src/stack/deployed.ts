@@ -1,10 +1,11 @@
 // The revisions drcon deployed per service, newest last, kept in Consul's KV store: what
 // `scale` starts after a deploy, what `status` compares instances with, what `rollback` goes to.
 import { z } from "zod";
+import { DrconError } from "../base/errors.js";
 import { type ServiceConfig, serviceSchema } from "../config/schema.js";
 import type { ConsulApi } from "../consul/client.js";
-import { DrconError } from "../ui/errors.js";
-import { REVISION, revisionOf } from "./revision.js";
+import { REVISION } from "../contract.js";
+import { revisionOf } from "./revision.js";
 import { StackRuntime } from "./runtime.js";
 
 /** How many deployed revisions each service keeps. */

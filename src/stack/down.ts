@@ -1,7 +1,7 @@
-import { engineMessage } from "../docker/engine.js";
-import { DrconError } from "../ui/errors.js";
+import { DrconError } from "../base/errors.js";
+import { LABELS } from "../contract.js";
+import { engineMessage, nameOf } from "../docker/engine.js";
 import { GRACEFUL_STOP_S } from "./components.js";
-import { LABELS, nameOf } from "./names.js";
 import type { StackRuntime } from "./runtime.js";
 
 export interface DownResult {

@@ -1,9 +1,11 @@
-import { type ConsulApi, sleep } from "../consul/client.js";
+import { isKind } from "../base/errors.js";
+import { waitFor } from "../base/wait.js";
+import type { ConsulApi } from "../consul/client.js";
+import { META } from "../contract.js";
 import type { Instance } from "./instances.js";
 import { routesTo } from "./lb-routes.js";
 import { containerName } from "./names.js";
 import type { StackEndpoints, StackRuntime } from "./runtime.js";
-import { waitFor } from "./wait.js";
 
 /** The maintenance reason drcon sets while it drains an instance: what marks its own drains. */
 export const DRAIN_REASON = "drcon scale: draining";
@@ -89,22 +91,27 @@ async function waitForOldWorkers(
   const old = new Set(
     [...now].filter(([pid, shuttingDown]) => before.has(pid) || shuttingDown).map(([pid]) => pid),
   );
-  const oldLeft = async () => [...(await lbWorkers(runtime)).keys()].filter((p) => old.has(p));
+  if (old.size === 0) return;
   const started = Date.now();
-  const deadline = started + options.drainTimeoutMs;
   let left = [...old];
-  while (left.length > 0 && Date.now() < deadline) {
-    await sleep(100);
-    options.signal?.throwIfAborted();
-    left = await oldLeft();
-  }
-  if (left.length > 0) {
+  try {
+    await waitFor(
+      async () => {
+        left = [...(await lbWorkers(runtime)).keys()].filter((p) => old.has(p));
+        return left.length === 0 ? true : undefined;
+      },
+      "old nginx workers to finish",
+      // Docker failing to list them is an answer, not a reason to keep asking.
+      { timeoutMs: options.drainTimeoutMs, signal: options.signal, retry: () => false },
+    );
+  } catch (err) {
+    if (!isKind(err, "timeout")) throw err;
     options.progress(
       `drain timeout: ${left.length} old nginx worker(s) still busy after ${options.drainTimeoutMs / 1000} s; stopping anyway`,
     );
-  } else if (old.size > 0) {
-    options.progress(`requests in flight done after ${Date.now() - started} ms`);
+    return;
   }
+  options.progress(`requests in flight done after ${Date.now() - started} ms`);
 }
 
 /**
@@ -125,7 +132,7 @@ async function lbWorkers(runtime: StackRuntime): Promise<Map<string, boolean>> {
 async function registrationsOf(consul: ConsulApi, containerId: string) {
   const services = await consul.agentServices();
   return services
-    .filter((s) => s.Meta?.drcon_container === containerId)
+    .filter((s) => s.Meta?.[META.container] === containerId)
     .map((s) => ({ id: s.ID, address: `${s.Address}:${s.Port}` }));
 }
 
@@ -148,8 +155,8 @@ export async function restoreDrained(
   keep: (containerId: string) => boolean,
 ): Promise<string[]> {
   const left = (await consul.health(service)).filter(
-    (h) => h.maintenance === DRAIN_REASON && keep(h.meta.drcon_container ?? ""),
+    (h) => h.maintenance === DRAIN_REASON && keep(h.meta[META.container] ?? ""),
   );
   await Promise.all(left.map((h) => consul.maintenance(h.id, false, DRAIN_REASON)));
-  return [...new Set(left.map((h) => h.meta.drcon_instance ?? h.id))].sort();
+  return [...new Set(left.map((h) => h.meta[META.instance] ?? h.id))].sort();
 }

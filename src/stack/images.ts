@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { DrconError, isKind } from "../base/errors.js";
 import type { Config, PullPolicy } from "../config/schema.js";
+import { LABELS } from "../contract.js";
 import { type DockerEngine, engineMessage, type Progress } from "../docker/engine.js";
-import { DrconError } from "../ui/errors.js";
 import { type BuiltImages, builtImageTag } from "./components.js";
-import { LABELS } from "./names.js";
 import { REGISTRATOR_BUNDLE, TEMPLATES_DIR, VERSION } from "./paths.js";
 
 /** Makes `ref` present locally as the pull policy says; returns what it did. */
@@ -24,7 +24,7 @@ export async function ensureImage(
   try {
     await engine.pullImage(ref, progress);
   } catch (err) {
-    if (err instanceof DrconError && /Docker engine/.test(err.message)) throw err;
+    if (isKind(err, "engine-unreachable", "engine-unanswered")) throw err;
     const message = engineMessage(err).split("\n")[0] ?? "";
     const unreachable = registryUnreachable(message);
     if (unreachable) {

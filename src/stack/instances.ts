@@ -1,6 +1,7 @@
 import { type ServiceConfig, serviceSchema } from "../config/schema.js";
-import type { ContainerSummary } from "../docker/engine.js";
-import { LABELS, notMadeByDrcon } from "./names.js";
+import { LABELS } from "../contract.js";
+import { type ContainerSummary, nameOf } from "../docker/engine.js";
+import { notMadeByDrcon } from "./names.js";
 import { StackRuntime } from "./runtime.js";
 import type { ExistingInstance } from "./scale-plan.js";
 
@@ -23,7 +24,7 @@ export async function listInstances(runtime: StackRuntime, service?: string): Pr
 function toInstance(c: ContainerSummary): Instance {
   return {
     id: c.Id,
-    name: c.Names[0]?.replace(/^\//, "") ?? c.Id,
+    name: nameOf(c),
     service: c.Labels[LABELS.service] ?? "",
     index: Number(c.Labels[LABELS.instance]),
     running: c.State === "running",

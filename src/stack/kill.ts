@@ -1,10 +1,17 @@
-import { sleep } from "../consul/client.js";
-import { DrconError } from "../ui/errors.js";
+import { DrconError } from "../base/errors.js";
+import { pickRandom } from "../base/order.js";
+import { sleep } from "../base/time.js";
+import { waitFor } from "../base/wait.js";
+import { META } from "../contract.js";
 import { type Instance, listInstances } from "./instances.js";
 import { routesTo } from "./lb-routes.js";
 import type { StackEndpoints, StackRuntime } from "./runtime.js";
-import { pickRandom } from "./scale-plan.js";
-import { waitFor } from "./wait.js";
+
+/**
+ * How long a killed instance may take to stop before `--restart` gives up with an error: an
+ * app that handles the signal (SIGTERM) gets as long as a graceful stop, and the engine leeway.
+ */
+const STOP_TIMEOUT_MS = 30_000;
 
 export interface KillOptions {
   count: number;
@@ -87,7 +94,7 @@ async function killRound(
   const restarted: string[] = [];
   if (options.restart) {
     for (const v of victims) {
-      await waitUntilStopped(runtime, v.id);
+      await waitUntilStopped(runtime, v, options.signal);
       await runtime.engine.startContainer(v.id);
       restarted.push(v.name);
     }
@@ -123,12 +130,14 @@ async function chooseVictims(
   return pickRandom(running, count);
 }
 
-async function waitUntilStopped(runtime: StackRuntime, id: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const details = await runtime.engine.inspectContainer(id);
-    if (!details?.State.Running) return;
-    await sleep(50);
-  }
+/** Waits until the killed instance no longer runs; one that ignores the signal is an error. */
+async function waitUntilStopped(runtime: StackRuntime, victim: Instance, signal: string) {
+  await waitFor(
+    async () =>
+      (await runtime.engine.inspectContainer(victim.id))?.State.Running ? undefined : true,
+    `${victim.name} to stop after ${signal}`,
+    { timeoutMs: STOP_TIMEOUT_MS, intervalMs: 50 },
+  );
 }
 
 /**
@@ -143,7 +152,7 @@ async function waitUntilRoutedAgain(
   const startedAt = (await runtime.engine.inspectContainer(instance.id))?.State.StartedAt;
   await waitFor(async () => {
     const current = (await endpoints.consul.agentServices()).filter(
-      (s) => s.Meta?.drcon_container === instance.id && s.Meta?.drcon_started === startedAt,
+      (s) => s.Meta?.[META.container] === instance.id && s.Meta?.[META.started] === startedAt,
     );
     if (current.length === 0) return undefined;
     for (const s of current) {

@@ -1,23 +1,14 @@
 import { request } from "node:http";
+import { type LbRoutes, ROUTES_HOST, ROUTES_PATH } from "../contract.js";
 
-/** What the loaded nginx configuration routes to, as the LB's `_drcon` server reports it. */
-export interface LbRoutes {
-  rendered: string;
-  default: string;
-  services: Record<string, string[]>;
-}
-
-/**
- * Reads the routes the LB has loaded. `Host: _drcon` cannot collide with a service: service names
- * are DNS labels, which have no underscore.
- */
+/** Reads the routes the LB has loaded (what its loaded nginx configuration routes to). */
 export function fetchRoutes(lbUrl: string, timeoutMs = 2000): Promise<LbRoutes> {
   return new Promise((resolve, reject) => {
     const req = request(
-      `${lbUrl}/routes`,
+      `${lbUrl}${ROUTES_PATH}`,
       // A fresh connection each time: a kept-alive one may be served by an old nginx worker
       // that still holds the configuration from before the last reload.
-      { headers: { Host: "_drcon" }, timeout: timeoutMs, agent: false },
+      { headers: { Host: ROUTES_HOST }, timeout: timeoutMs, agent: false },
       (res) => {
         let body = "";
         res.setEncoding("utf8");

@@ -1,6 +1,6 @@
-import { DrconError } from "../ui/errors.js";
+import { DrconError } from "../base/errors.js";
+import { LABELS } from "../contract.js";
 import { CONSUL_HTTP_PORT, LB_HTTP_PORT } from "./components.js";
-import { LABELS } from "./names.js";
 import { hostPort, portState } from "./ports.js";
 import type { StackRuntime } from "./runtime.js";
 

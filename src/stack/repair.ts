@@ -1,13 +1,13 @@
 // What an engine restart or crash can leave behind, repaired by `up` and flagged by `status`:
 // drcon's instances that are not running, and a registrator whose sync is stale (running, but
 // no longer reaching the engine or Consul).
+
+import { waitFor } from "../base/wait.js";
 import type { ConsulApi } from "../consul/client.js";
-import type { ContainerSummary } from "../docker/engine.js";
-import { parseSyncRecord, SYNC_KEY, type SyncRecord } from "./components.js";
+import { LABELS, parseSyncRecord, SYNC_KEY, type SyncRecord } from "../contract.js";
+import { type ContainerSummary, nameOf } from "../docker/engine.js";
 import { fetchRoutes } from "./lb-routes.js";
-import { LABELS, nameOf } from "./names.js";
 import type { StackRuntime } from "./runtime.js";
-import { waitFor } from "./wait.js";
 
 /** The registrator syncs every 10 s: a last sync older than this means it is stuck. */
 export const SYNC_STALE_MS = 30_000;

@@ -2,9 +2,6 @@
 import { createHash } from "node:crypto";
 import type { ServiceConfig } from "../config/schema.js";
 
-/** What a revision may look like (it reaches Consul meta): a tag part, '-', a 7-digit hash. */
-export const REVISION = /^[a-z0-9][a-z0-9._-]{0,40}-[0-9a-f]{7}$/;
-
 /**
  * The revision of a service spec: the image's tag plus a short hash of everything an instance
  * is made from (image, port, health path, environment), e.g. `1.11.0-3fa2b1c`. Two specs that

@@ -1,5 +1,5 @@
 // The order in which `drcon deploy` replaces a service's instances (pure).
-import { DrconError } from "../ui/errors.js";
+import { DrconError } from "../base/errors.js";
 
 export interface RolloutInput {
   /** Running instances on another revision, in the order they are to go (oldest first). */

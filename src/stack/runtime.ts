@@ -1,9 +1,9 @@
+import { DrconError } from "../base/errors.js";
 import type { Config } from "../config/schema.js";
 import { ConsulApi } from "../consul/client.js";
+import { LABELS, type Role } from "../contract.js";
 import { type ContainerSummary, DockerEngine } from "../docker/engine.js";
-import { DrconError } from "../ui/errors.js";
 import { CONSUL_HTTP_PORT, LB_HTTP_PORT } from "./components.js";
-import { LABELS, type Role } from "./names.js";
 import { httpUrl, urlHost } from "./ports.js";
 
 /** Where a running stack's published ports are, read off its containers. */

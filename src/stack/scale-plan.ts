@@ -1,7 +1,6 @@
-// What `drcon scale` and `drcon kill` are asked to do, and the reconcile plan (pure).
-import ms from "ms";
-import { DrconError } from "../ui/errors.js";
-import { dnsLabelProblem } from "./names.js";
+// What `drcon scale` is asked to do, and the reconcile plan (pure).
+import { DrconError } from "../base/errors.js";
+import { dnsLabelProblem } from "../contract.js";
 
 export interface ScaleRequest {
   service: string;
@@ -68,23 +67,4 @@ export function planScale(existing: ExistingInstance[], replicas: number): Scale
     if (!taken.has(n)) start.push(n);
   }
   return { start, stop, remove };
-}
-
-/** Parses a duration such as 500ms, 3s or 1m into milliseconds. */
-export function parseDuration(text: string, flag: string): number {
-  const value = ms(text as ms.StringValue);
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw new DrconError(`${flag} ${text}: write a duration such as 500ms, 3s or 1m`);
-  }
-  return value;
-}
-
-/** Picks `count` distinct random elements. */
-export function pickRandom<T>(items: T[], count: number, random = Math.random): T[] {
-  const pool = [...items];
-  const picked: T[] = [];
-  while (picked.length < count && pool.length > 0) {
-    picked.push(...pool.splice(Math.floor(random() * pool.length), 1));
-  }
-  return picked;
 }

@@ -1,3 +1,5 @@
+import { DrconError, interruption, isKind } from "../base/errors.js";
+import { untilAborted, waitFor } from "../base/wait.js";
 import {
   type ContainerDetails,
   type ContainerSpec,
@@ -5,7 +7,6 @@ import {
   statusOf,
 } from "../docker/engine.js";
 import type { Step, StepControl, StepIo } from "../services/steps.js";
-import { DrconError, interruption } from "../ui/errors.js";
 import { instanceSpec } from "./components.js";
 import { drainAndStop, restoreDrained, withScaleLock } from "./drain.js";
 import { ensureImage } from "./images.js";
@@ -14,7 +15,6 @@ import { routesTo } from "./lb-routes.js";
 import { instanceName } from "./names.js";
 import type { StackEndpoints, StackRuntime } from "./runtime.js";
 import { planScale, type ScaleRequest } from "./scale-plan.js";
-import { untilAborted, waitFor } from "./wait.js";
 
 export interface ServiceScaleResult {
   service: string;
@@ -196,9 +196,6 @@ async function stopStep(run: ServiceRun, instance: Instance, sub: StepControl) {
   if (signal?.aborted) run.ctx.cleanedUp.push(`finished stopping ${instance.name}`);
 }
 
-/** A new instance that stopped by itself: left in place for `docker logs`, the next scale removes it. */
-class StoppedBeforeJoining extends DrconError {}
-
 /**
  * Waits for a new instance to be routed by the LB. One that never gets there (timeout,
  * interrupt) is removed again, so a scale leaves no instance it gave up on; one that stopped
@@ -217,7 +214,8 @@ async function joinOrRemove(run: ServiceRun, name: string, address: string): Pro
       { signal: run.signal },
     );
   } catch (err) {
-    if (err instanceof StoppedBeforeJoining) throw err;
+    // One that stopped by itself is left in place for `docker logs`; the next scale removes it.
+    if (isKind(err, "stopped")) throw err;
     await runtime.engine.removeContainer(name);
     ctx.cleanedUp.push(`removed ${name} (it had not joined the LB)`);
     if (interruption(run.signal)) throw err;
@@ -262,8 +260,9 @@ export async function startInstance(
 async function failIfStopped(runtime: StackRuntime, name: string): Promise<void> {
   const how = stoppedHow(await runtime.engine.inspectContainer(name));
   if (!how) return;
-  throw new StoppedBeforeJoining(
+  throw new DrconError(
     `${name} stopped before it joined the LB (${how}): see \`docker logs ${name}\`, then run drcon scale again`,
+    { kind: "stopped" },
   );
 }
 

@@ -1,10 +1,18 @@
+import { byName } from "../base/order.js";
 import { type ConsulApi, type ServiceHealth, unlessUnanswered } from "../consul/client.js";
-import type { ContainerSummary } from "../docker/engine.js";
-import { parseSyncRecord, SYNC_KEY } from "./components.js";
+import {
+  DRCON_TAG,
+  LABELS,
+  type LbRoutes,
+  META,
+  parseSyncRecord,
+  type Role,
+  SYNC_KEY,
+} from "../contract.js";
+import { type ContainerSummary, nameOf } from "../docker/engine.js";
 import { readCanary, readHistory } from "./deployed.js";
 import { DRAIN_REASON, scaleLockKey } from "./drain.js";
-import { fetchRoutes, type LbRoutes } from "./lb-routes.js";
-import { LABELS, nameOf, type Role } from "./names.js";
+import { fetchRoutes } from "./lb-routes.js";
 import { SYNC_STALE_MS, stoppedInstances, syncAgeMs } from "./repair.js";
 import { revisionOf } from "./revision.js";
 import type { StackRuntime } from "./runtime.js";
@@ -124,7 +132,7 @@ async function serviceStatuses(
   containers: ContainerSummary[],
   routes: LbRoutes | undefined,
 ): Promise<StatusReport["services"]> {
-  const registered = (await consul?.servicesTagged("drcon").catch(() => [])) ?? [];
+  const registered = (await consul?.servicesTagged(DRCON_TAG).catch(() => [])) ?? [];
   // Services added with `scale --image` are in no config: their instances' labels name them.
   const labelled = containers
     .filter((c) => c.Labels[LABELS.role] === "instance")
@@ -148,15 +156,15 @@ async function serviceStatuses(
       };
       const routed = new Set(routes?.services[name] ?? []);
       const instances: InstanceStatus[] = health.map((h) => ({
-        name: h.meta.drcon_instance ?? h.id,
+        name: h.meta[META.instance] ?? h.id,
         address: `${h.address}:${h.port}`,
         health: healthText(h, scaling),
         routed: routed.has(`${h.address}:${h.port}`),
         // Made by `drcon scale`, not started by hand (even if labelled with the stack).
         managed: containers.some(
-          (c) => c.Id === h.meta.drcon_container && c.Labels[LABELS.role] === "instance",
+          (c) => c.Id === h.meta[META.container] && c.Labels[LABELS.role] === "instance",
         ),
-        ...revisionOfContainer(containers.find((c) => c.Id === h.meta.drcon_container)),
+        ...revisionOfContainer(containers.find((c) => c.Id === h.meta[META.container])),
       }));
       // drcon's own instances that Consul does not (yet) know.
       for (const c of containers) {
@@ -172,7 +180,7 @@ async function serviceStatuses(
           ...revisionOfContainer(c),
         });
       }
-      instances.sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
+      instances.sort(byName);
       return { name, instances };
     }),
   );

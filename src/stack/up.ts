@@ -1,7 +1,9 @@
+import { DrconError, InterruptedError, interruption } from "../base/errors.js";
+import { READY_TIMEOUT_MS, untilAborted, waitFor } from "../base/wait.js";
 import { ConsulApi } from "../consul/client.js";
+import { LABELS, parseSyncRecord, SYNC_KEY, type SyncRecord } from "../contract.js";
 import { type ContainerSpec, engineMessage } from "../docker/engine.js";
 import type { Step, StepIo } from "../services/steps.js";
-import { DrconError, InterruptedError, interruption } from "../ui/errors.js";
 import {
   type BuiltImages,
   consulSpec,
@@ -9,22 +11,17 @@ import {
   consulVolumeProblem,
   GRACEFUL_STOP_S,
   lbSpec,
-  parseSyncRecord,
   registratorSpec,
-  SPEC_LABEL,
-  SYNC_KEY,
-  type SyncRecord,
 } from "./components.js";
 import { DRAIN_REASON, restoreDrained, withScaleLock } from "./drain.js";
 import { builtImageTags, ensureBuilt, ensureImage } from "./images.js";
 import { listInstances } from "./instances.js";
 import { fetchRoutes } from "./lb-routes.js";
-import { LABELS, notMadeByDrcon, stackLabels, volumeName } from "./names.js";
+import { notMadeByDrcon, stackLabels, volumeName } from "./names.js";
 import { checkPorts } from "./port-check.js";
 import { hostPort, httpUrl, urlHost } from "./ports.js";
 import { restartStaleRegistrator, startStoppedInstances } from "./repair.js";
 import type { StackRuntime } from "./runtime.js";
-import { READY_TIMEOUT_MS, untilAborted, waitFor } from "./wait.js";
 
 export interface UpResult {
   stack: string;
@@ -283,7 +280,7 @@ async function ensureContainer(
     if (existing.Config.Labels?.[LABELS.stack] !== runtime.name) {
       throw notMadeByDrcon(spec.name);
     }
-    const current = existing.Config.Labels?.[SPEC_LABEL] === spec.Labels?.[SPEC_LABEL];
+    const current = existing.Config.Labels?.[LABELS.spec] === spec.Labels?.[LABELS.spec];
     if (current && existing.State.Running) return "running";
     // Stopped first, so that a replaced LB finishes the requests it holds (graceful stop).
     await engine.stopContainer(existing.Id, GRACEFUL_STOP_S);

@@ -1,9 +1,9 @@
 import { Command, Errors, Flags, type Interfaces } from "@oclif/core";
+import { DrconError, InterruptedError } from "../base/errors.js";
 import { type LoadOptions, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import type { StepIo } from "../services/steps.js";
 import { color } from "./colors.js";
-import { DrconError, InterruptedError } from "./errors.js";
 import { captureInterrupts, type Interrupts } from "./interrupt.js";
 import { stepRunner } from "./run-steps.js";
 

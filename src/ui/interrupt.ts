@@ -1,4 +1,4 @@
-import { InterruptedError, type InterruptSignal } from "./errors.js";
+import { InterruptedError, type InterruptSignal } from "../base/errors.js";
 
 const SIGNALS: InterruptSignal[] = ["SIGINT", "SIGTERM"];
 

@@ -1,3 +1,4 @@
+import { elapsed } from "../base/time.js";
 import type { StatusReport } from "../stack/status.js";
 import { color } from "./colors.js";
 
@@ -53,9 +54,7 @@ export function table(header: string[], rows: string[][]): string {
   return [color.dim(line(header)), ...rows.map(line)].map((l) => `  ${l}`).join("\n");
 }
 
+/** An uptime: 42s, 3m05s, 1h02m; "-" when the component does not run. */
 export function duration(seconds: number | null): string {
-  if (seconds === null) return "-";
-  if (seconds < 60) return `${seconds}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${seconds % 60}s`;
-  return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
+  return seconds === null ? "-" : elapsed(seconds * 1000);
 }

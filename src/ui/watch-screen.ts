@@ -3,15 +3,8 @@
 // terminal back as it was, whatever way the command ends.
 import ansiEscapes from "ansi-escapes";
 import cliTruncate from "cli-truncate";
-import {
-  clock,
-  elapsed,
-  failureList,
-  millis,
-  percent,
-  shareBar,
-  sparkline,
-} from "../watch/format.js";
+import { elapsed } from "../base/time.js";
+import { clock, failureList, millis, percent, shareBar, sparkline } from "../watch/format.js";
 import type { InstanceView, ServiceView } from "../watch/routing-model.js";
 import type { WatchView } from "../watch/session.js";
 import { color } from "./colors.js";

@@ -19,14 +19,6 @@ export function millis(value: number | null | undefined): string {
   return `${(value / 1000).toFixed(2)} s`;
 }
 
-/** An elapsed time: 42s, 3m05s, 1h02m. */
-export function elapsed(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${pad2(s % 60)}s`;
-  return `${Math.floor(s / 3600)}h${pad2(Math.floor((s % 3600) / 60))}m`;
-}
-
 const BARS = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"];
 
 /**

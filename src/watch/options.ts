@@ -1,7 +1,8 @@
 // `drcon watch` flags, checked (pure): one-line errors that name the fix.
-import { dnsLabelProblem } from "../stack/names.js";
-import { parseDuration } from "../stack/scale-plan.js";
-import { DrconError } from "../ui/errors.js";
+
+import { DrconError } from "../base/errors.js";
+import { parseDuration } from "../base/time.js";
+import { dnsLabelProblem } from "../contract.js";
 
 export const MAX_RATE = 5000;
 export const MAX_CONCURRENCY = 1000;

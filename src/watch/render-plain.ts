@@ -1,5 +1,7 @@
 // `drcon watch` as plain lines, for logs and pipes (pure: one value in, text out).
-import { clock, elapsed, failureList, millis, percent } from "./format.js";
+import { naturalCompare } from "../base/order.js";
+import { elapsed } from "../base/time.js";
+import { clock, failureList, millis, percent } from "./format.js";
 import type { RoutingSnapshot, WatchEvent } from "./routing-model.js";
 import type { StartInfo } from "./session.js";
 import {
@@ -35,7 +37,7 @@ export function plainSecond(b: SecondBucket): string {
   const p = percentiles(b.latencies);
   const failed = b.failed > 0 ? `${b.failed} failed (${failureList(b.failures)})` : "0 failed";
   const instances = Object.entries(b.perInstance)
-    .sort(([a], [c]) => a.localeCompare(c, "en", { numeric: true }))
+    .sort(([a], [c]) => naturalCompare(a, c))
     .map(([name, n]) => `${name} ${n}`)
     .join(", ");
   return `${clock(b.second, false)}  ${b.total} req  ${failed}  p50 ${millis(p.p50)}  p99 ${millis(p.p99)}${instances ? `  ${instances}` : ""}`;

@@ -7,6 +7,7 @@
 // the shortfall.
 import { type ClientRequest, Agent as HttpAgent, type IncomingMessage, request } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { UPSTREAM_HEADER } from "../contract.js";
 import { classifyError, classifyResponse, type RequestRecord, servedBy } from "./stats.js";
 
 export interface LoopOptions {
@@ -152,7 +153,7 @@ export function runRequestLoop(
           { method: "GET", agent: retried ? false : agent, headers, timeout: options.timeoutMs },
           (res: IncomingMessage) => {
             const status = res.statusCode ?? 0;
-            const upstream = servedBy(res.headers["x-drcon-upstream"]);
+            const upstream = servedBy(res.headers[UPSTREAM_HEADER.toLowerCase()]);
             let body = "";
             if (status >= 500) {
               res.setEncoding("utf8");

@@ -1,8 +1,9 @@
 // What `drcon watch` knows of the routing (pure: fed Consul's and the LB's views, time passed
 // in): per service its instances as Consul has them, what the LB routes to, whether the two
 // agree, and the events between one view and the next.
+import { byName } from "../base/order.js";
 import type { ServiceHealth } from "../consul/client.js";
-import type { LbRoutes } from "../stack/lb-routes.js";
+import { type LbRoutes, META } from "../contract.js";
 
 export type EventKind =
   | "registered"
@@ -96,17 +97,12 @@ interface Service {
   outOfSyncSince?: number;
 }
 
-/** Meta key a registration may carry with its container's start (ISO time or epoch ms). */
-export const STARTED_META = "drcon_started";
-/** Meta key with the instance's revision (set by drcon's registrator from its label). */
-export const REVISION_META = "drcon_revision";
-
-/** Instance age origin: the registration's start meta when present, else first sight. */
+/** Instance age origin: the registration's start meta (ISO time or epoch ms) when present, else first sight. */
 export function ageOrigin(
   meta: Record<string, string>,
   firstSeen: number,
 ): { since: number; ageFrom: "meta" | "seen" } {
-  const raw = meta[STARTED_META];
+  const raw = meta[META.started];
   if (raw) {
     const n = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
     // Epoch seconds or milliseconds.
@@ -115,9 +111,6 @@ export function ageOrigin(
   }
   return { since: firstSeen, ageFrom: "seen" };
 }
-
-const byName = (a: { name: string }, b: { name: string }) =>
-  a.name.localeCompare(b.name, "en", { numeric: true });
 
 export class RoutingModel {
   private readonly services = new Map<string, Service>();
@@ -170,8 +163,8 @@ export class RoutingModel {
     const next = new Map<string, Instance>();
     for (const h of list) {
       const address = `${h.address}:${h.port}`;
-      const name = h.meta.drcon_instance ?? h.id;
-      const revision = h.meta[REVISION_META] ?? null;
+      const name = h.meta[META.instance] ?? h.id;
+      const revision = h.meta[META.revision] ?? null;
       this.names.set(address, name);
       if (revision) this.revisions.set(address, revision);
       const prev = s.instances.get(h.id);

@@ -2,7 +2,8 @@
 // tight polling), the LB's side from its /routes endpoint every `pollMs` (a cheap local call:
 // it is how a person sees the moment nginx has reloaded).
 import type { ConsulApi } from "../consul/client.js";
-import { fetchRoutes, type LbRoutes } from "../stack/lb-routes.js";
+import { DRCON_TAG, type LbRoutes } from "../contract.js";
+import { fetchRoutes } from "../stack/lb-routes.js";
 import { RoutingModel, type WatchEvent } from "./routing-model.js";
 
 export type ConsulWatcher = Pick<ConsulApi, "watchHealth" | "servicesTagged">;
@@ -88,7 +89,7 @@ export class RoutingTracker {
   private async discover(): Promise<void> {
     if (this.stopped) return;
     try {
-      const names = await this.consul.servicesTagged("drcon");
+      const names = await this.consul.servicesTagged(DRCON_TAG);
       if (this.stopped) return;
       for (const name of names) this.watch(name);
     } catch {

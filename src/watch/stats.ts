@@ -1,5 +1,7 @@
 // Statistics of `drcon watch` (pure: no I/O, time passed in): failure classification,
 // percentiles, per-second windows and the run's summary.
+import { naturalCompare } from "../base/order.js";
+import { NO_INSTANCE_TEXT } from "../contract.js";
 
 /** Why a request failed; `undefined` for a request that succeeded (status < 400). */
 export type FailureKind = "refused" | "reset" | "timeout" | "no-instance" | "5xx" | "4xx" | "other";
@@ -44,12 +46,10 @@ export interface RequestRecord {
   error?: string;
 }
 
-/** The LB's text when a service has no healthy instance (templates/lb renders it). */
-const NO_INSTANCE = /no healthy instance of service/;
-
 /** A failure kind for an HTTP answer, undefined when it counts as success. */
 export function classifyResponse(status: number, body = ""): FailureKind | undefined {
-  if (status === 503 && NO_INSTANCE.test(body)) return "no-instance";
+  // The LB's text when a service has no healthy instance (templates/lb renders it).
+  if (status === 503 && body.includes(NO_INSTANCE_TEXT)) return "no-instance";
   if (status >= 500) return "5xx";
   if (status >= 400) return "4xx";
   return undefined;
@@ -355,7 +355,5 @@ function roundOrNull(value: number | undefined): number | null {
 
 /** Keys in natural order (simple-2 before simple-10). */
 export function sortedRecord(record: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(record).sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true })),
-  );
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => naturalCompare(a, b)));
 }

@@ -5,8 +5,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LABELS } from "../../src/stack/names.js";
-import { waitFor } from "../../src/stack/wait.js";
+import { waitFor } from "../../src/base/wait.js";
+import { LABELS } from "../../src/contract.js";
 import { drcon, e2eEngine, e2eEnv } from "./harness.js";
 import { DIND_IMAGE, INNER_SOCKET, InnerEngine } from "./inner-engine.js";
 

@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsulApi } from "../../src/consul/client.js";
-import { SYNC_KEY } from "../../src/stack/components.js";
+import { SYNC_KEY } from "../../src/contract.js";
 import { docker, drcon, e2eEngine, e2eEnv, get, leftovers, until } from "./harness.js";
 
 const run = promisify(execFile);

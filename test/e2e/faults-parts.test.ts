@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsulApi } from "../../src/consul/client.js";
-import { SYNC_KEY } from "../../src/stack/components.js";
+import { SYNC_KEY } from "../../src/contract.js";
 import { fetchRoutes } from "../../src/stack/lb-routes.js";
 import { drcon, e2eEngine, e2eEnv, get, handRun as handRunOn, until } from "./harness.js";
 

@@ -2,7 +2,7 @@
 // leader, and a label-scoped clean-up that leaves nothing behind.
 import { afterAll, describe, expect, it } from "vitest";
 import { ConsulApi } from "../../src/consul/client.js";
-import { LABELS } from "../../src/stack/names.js";
+import { LABELS } from "../../src/contract.js";
 import { isPortFree } from "../../src/stack/ports.js";
 import { e2eEngine, e2eEnv, leftovers } from "./harness.js";
 

@@ -3,9 +3,9 @@ import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { waitFor } from "../../src/base/wait.js";
+import { LABELS } from "../../src/contract.js";
 import { DockerEngine } from "../../src/docker/engine.js";
-import { LABELS } from "../../src/stack/names.js";
-import { waitFor } from "../../src/stack/wait.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const CI_ENV = join(ROOT, "test", "images", "ci.env");

@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CONSUL_IMAGE_LABEL } from "../../src/stack/components.js";
+import { waitFor } from "../../src/base/wait.js";
+import { LABELS } from "../../src/contract.js";
 import { fetchRoutes } from "../../src/stack/lb-routes.js";
-import { waitFor } from "../../src/stack/wait.js";
 import { drcon, e2eEngine, e2eEnv, leftovers } from "./harness.js";
 
 const run = promisify(execFile);
@@ -61,7 +61,7 @@ describe.skipIf(!engine)("images", () => {
     const up = await drcon(["up", ...flags]);
     expect(up.stderr).toBe("");
     expect(up.code).toBe(0);
-    expect((await docker.volumeLabels(VOLUME))?.[CONSUL_IMAGE_LABEL]).toBe(STAND_IN_CONSUL);
+    expect((await docker.volumeLabels(VOLUME))?.[LABELS.consulImage]).toBe(STAND_IN_CONSUL);
     const consulBefore = await docker.inspectContainer(`${STACK}-consul`);
 
     const other = await drcon(["up", ...flags], { DRCON_IMAGE_CONSUL: OTHER_CONSUL });
@@ -73,7 +73,7 @@ describe.skipIf(!engine)("images", () => {
     const consulAfter = await docker.inspectContainer(`${STACK}-consul`);
     expect(consulAfter?.Id).toBe(consulBefore?.Id);
     expect(consulAfter?.State.Running).toBe(true);
-    expect((await docker.volumeLabels(VOLUME))?.[CONSUL_IMAGE_LABEL]).toBe(STAND_IN_CONSUL);
+    expect((await docker.volumeLabels(VOLUME))?.[LABELS.consulImage]).toBe(STAND_IN_CONSUL);
 
     // Both ways out the message names work.
     const kept = await drcon(["up", ...flags], { DRCON_IMAGE_CONSUL: STAND_IN_CONSUL });
@@ -82,7 +82,7 @@ describe.skipIf(!engine)("images", () => {
     const afresh = await drcon(["up", ...flags], { DRCON_IMAGE_CONSUL: OTHER_CONSUL });
     expect(afresh.stderr).toBe("");
     expect(afresh.code).toBe(0);
-    expect((await docker.volumeLabels(VOLUME))?.[CONSUL_IMAGE_LABEL]).toBe(OTHER_CONSUL);
+    expect((await docker.volumeLabels(VOLUME))?.[LABELS.consulImage]).toBe(OTHER_CONSUL);
   });
 
   it("an instance whose /health is set to 503 (POST /health with a JSON number) leaves the LB", async () => {

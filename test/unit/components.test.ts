@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
+import { LABELS } from "../../src/contract.js";
 import { registrationsFor } from "../../src/registrator/registration.js";
 import {
   builtImageTag,
@@ -7,7 +8,6 @@ import {
   instanceSpec,
   lbSpec,
   registratorSpec,
-  SPEC_LABEL,
 } from "../../src/stack/components.js";
 
 const config = loadConfig({ cwd: "/nonexistent-dir", env: {} });
@@ -57,10 +57,10 @@ describe("component specs", () => {
   });
 
   it("changes the spec hash when the spec changes, and only then", () => {
-    const a = consulSpec(config).Labels?.[SPEC_LABEL];
-    expect(consulSpec(config).Labels?.[SPEC_LABEL]).toBe(a);
+    const a = consulSpec(config).Labels?.[LABELS.spec];
+    expect(consulSpec(config).Labels?.[LABELS.spec]).toBe(a);
     const moved = { ...config, ports: { ...config.ports, consul: 9500 } };
-    expect(consulSpec(moved).Labels?.[SPEC_LABEL]).not.toBe(a);
+    expect(consulSpec(moved).Labels?.[LABELS.spec]).not.toBe(a);
   });
 
   it("declares instances with SERVICE_* variables and publishes no host port", () => {

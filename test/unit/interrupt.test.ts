@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { untilAborted, waitFor } from "../../src/stack/wait.js";
-import { InterruptedError, interruption } from "../../src/ui/errors.js";
+import { InterruptedError, interruption } from "../../src/base/errors.js";
+import { untilAborted, waitFor } from "../../src/base/wait.js";
 import { captureInterrupts } from "../../src/ui/interrupt.js";
 
 describe("InterruptedError", () => {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { DRCON_TAG, META } from "../../src/contract.js";
 import {
   type ContainerFacts,
-  DRCON_TAG,
-  META,
   registrationsFor,
   signature,
 } from "../../src/registrator/registration.js";

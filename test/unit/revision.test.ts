@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { REVISION } from "../../src/contract.js";
 import { type ContainerDetails, demultiplexed } from "../../src/docker/engine.js";
 import { respawnSpec } from "../../src/stack/deploy.js";
 import { deployTarget } from "../../src/stack/deploy-target.js";
 import { appendRevision, KEPT_REVISIONS, parseHistory } from "../../src/stack/deployed.js";
-import { imageTag, REVISION, revisionOf } from "../../src/stack/revision.js";
+import { imageTag, revisionOf } from "../../src/stack/revision.js";
 
 const svc = { image: "traefik/whoami:v1.11.0", port: 80, replicas: 3, env: { A: "1" } };
 

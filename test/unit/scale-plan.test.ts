@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { normaliseSignal } from "../../src/stack/kill.js";
-import {
-  parseDuration,
-  parseScaleArgs,
-  pickRandom,
-  planScale,
-} from "../../src/stack/scale-plan.js";
+import { parseScaleArgs, planScale } from "../../src/stack/scale-plan.js";
 
 const known = ["simple", "api"];
 
@@ -74,22 +69,5 @@ describe("kill helpers", () => {
     expect(normaliseSignal("SIGTERM")).toBe("SIGTERM");
     expect(normaliseSignal("9")).toBe("9");
     expect(() => normaliseSignal("KILL; rm")).toThrow("--signal");
-  });
-
-  it("parses durations", () => {
-    expect(parseDuration("3s", "--every")).toBe(3000);
-    expect(parseDuration("500ms", "--every")).toBe(500);
-    expect(parseDuration("1m", "--for")).toBe(60_000);
-    expect(() => parseDuration("soon", "--for")).toThrow("--for soon: write a duration");
-    expect(() => parseDuration("0s", "--for")).toThrow("write a duration");
-  });
-
-  it("picks distinct random elements, at most as many as there are", () => {
-    const picked = pickRandom([1, 2, 3, 4], 3);
-    expect(new Set(picked).size).toBe(3);
-    expect(pickRandom([1, 2], 5).sort()).toEqual([1, 2]);
-    let i = 0;
-    const seq = [0.99, 0];
-    expect(pickRandom(["a", "b", "c"], 2, () => seq[i++] ?? 0)).toEqual(["c", "a"]);
   });
 });

@@ -59,7 +59,7 @@ describe("renderStatus", () => {
     const text = renderStatus(report);
     expect(text).toContain("Stack drcon: up");
     expect(text).toMatch(/consul\s+drcon-consul\s+running\s+leader 172\.18\.0\.2:8300\s+1m15s/);
-    expect(text).toMatch(/lb\s+drcon-lb\s+running\s+answering\s+2h1m/);
+    expect(text).toMatch(/lb\s+drcon-lb\s+running\s+answering\s+2h01m/);
     expect(text).toContain("Load balancer  http://127.0.0.1:8080");
     expect(text).toContain("Service simple: 1 of 2 routed");
     expect(text).toMatch(
@@ -97,8 +97,8 @@ describe("renderStatus", () => {
     expect([duration(null), duration(5), duration(65), duration(3660)]).toEqual([
       "-",
       "5s",
-      "1m5s",
-      "1h1m",
+      "1m05s",
+      "1h01m",
     ]);
   });
 });

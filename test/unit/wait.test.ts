@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { waitFor } from "../../src/stack/wait.js";
-import { DrconError } from "../../src/ui/errors.js";
+import { DrconError, isKind } from "../../src/base/errors.js";
+import { waitFor } from "../../src/base/wait.js";
 
 describe("waitFor", () => {
   it("polls through passing errors until a value comes", async () => {
@@ -44,5 +44,39 @@ describe("waitFor", () => {
     ).rejects.toThrow("it stopped");
     expect(n).toBe(1);
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it("times out as a DrconError of kind timeout, with the caller's message", async () => {
+    const err = await waitFor(async () => undefined, "it", {
+      timeoutMs: 20,
+      intervalMs: 5,
+      timeoutMessage: (last) => `no luck (${last ?? "never failed"})`,
+    }).catch((e: unknown) => e);
+    expect(isKind(err, "timeout")).toBe(true);
+    expect((err as Error).message).toBe("no luck (never failed)");
+  });
+
+  it("asks at least once, even with no time to wait", async () => {
+    expect(await waitFor(async () => "now", "it", { timeoutMs: 0 })).toBe("now");
+  });
+
+  it("lets the caller say which errors are worth another try", async () => {
+    let n = 0;
+    const failing = async () => {
+      n++;
+      throw new Error("refused");
+    };
+    await expect(
+      waitFor(failing, "it", { timeoutMs: 5000, intervalMs: 1, retry: () => false }),
+    ).rejects.toThrow("refused");
+    expect(n).toBe(1);
+  });
+
+  it("ends with the signal's reason once aborted", async () => {
+    const controller = new AbortController();
+    controller.abort(new Error("Ctrl-C"));
+    await expect(
+      waitFor(async () => undefined, "it", { signal: controller.signal }),
+    ).rejects.toThrow("Ctrl-C");
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DrconError } from "../../src/ui/errors.js";
+import { DrconError } from "../../src/base/errors.js";
 import { parseWatchFlags, resolveTarget, type WatchFlagValues } from "../../src/watch/options.js";
 
 const base: WatchFlagValues = { rate: "5", concurrency: 50, timeout: "5s" };

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
   clock,
-  elapsed,
   failureList,
   millis,
   percent,
@@ -127,9 +126,6 @@ describe("format helpers", () => {
     expect(millis(250.4)).toBe("250 ms");
     expect(millis(1250)).toBe("1.25 s");
     expect(millis(null)).toBe("-");
-    expect(elapsed(42_500)).toBe("42s");
-    expect(elapsed(185_000)).toBe("3m05s");
-    expect(elapsed(3_720_000)).toBe("1h02m");
   });
 
   it("draws sparklines that show any non-zero value and nothing for zero", () => {

@@ -1,8 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { parseSyncRecord } from "../../src/stack/components.js";
+import { dnsLabelProblem, encodeSyncRecord, parseSyncRecord } from "../../src/contract.js";
 
-describe("parseSyncRecord", () => {
+describe("the DNS-label rule", () => {
+  it.each(["simple", "a", "web-2", "a".repeat(63), "0abc"])("accepts %s", (name) => {
+    expect(dnsLabelProblem(name)).toBeUndefined();
+  });
+
+  it.each(["", "Simple", "x;}", "-a", "a-", "a_b", "a.b", "a".repeat(64), "a b", 'a"'])(
+    "refuses %j",
+    (name) => {
+      expect(dnsLabelProblem(name)).toBeTruthy();
+    },
+  );
+});
+
+describe("the sync record", () => {
   it("reads the record the registrator writes", () => {
+    const record = { at: "2026-11-25T17:00:00.000Z", registered: 3 };
+    expect(parseSyncRecord(encodeSyncRecord(record))).toEqual(record);
     const raw = JSON.stringify({ at: "2026-11-25T17:00:00.000Z", registered: 3 });
     expect(parseSyncRecord(raw)).toEqual({ at: "2026-11-25T17:00:00.000Z", registered: 3 });
   });
