@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Step } from "../../src/services/steps.js";
 import { InterruptedError } from "../../src/base/errors.js";
+import type { Step } from "../../src/services/steps.js";
 import { stepRunner } from "../../src/ui/run-steps.js";
 
 const quiet = stepRunner(true);
