@@ -2,8 +2,9 @@
 // beside its floor: the time the Docker API alone (dockerode through dist/docker/engine.js)
 // takes to create and start, or remove, the same containers (same specs, images and network)
 // on a second stack, measured in the same run, trials alternating.
+
+import { builtImageTags } from "../dist/services/images.js";
 import { consulSpec, instanceSpec, lbSpec, registratorSpec } from "../dist/stack/components.js";
-import { builtImageTags } from "../dist/stack/images.js";
 import { stackLabels, volumeName } from "../dist/stack/names.js";
 import {
   drcon,

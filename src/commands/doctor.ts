@@ -1,4 +1,4 @@
-import { runDoctor } from "../stack/doctor.js";
+import { runDoctor } from "../services/doctor.js";
 import { DrconCommand } from "../ui/base-command.js";
 import { mark } from "../ui/marks.js";
 

@@ -1,5 +1,5 @@
 import { Flags } from "@oclif/core";
-import { runDown } from "../stack/down.js";
+import { runDown } from "../services/down.js";
 import { StackRuntime } from "../stack/runtime.js";
 import { DrconCommand } from "../ui/base-command.js";
 import { mark } from "../ui/marks.js";

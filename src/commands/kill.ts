@@ -1,6 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { parseDuration } from "../base/time.js";
-import { normaliseSignal, runKill } from "../stack/kill.js";
+import { normaliseSignal, runKill } from "../services/kill.js";
 import { StackRuntime } from "../stack/runtime.js";
 import { DrconCommand } from "../ui/base-command.js";
 import { mark } from "../ui/marks.js";

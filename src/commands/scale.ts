@@ -2,11 +2,11 @@ import { Args, Flags } from "@oclif/core";
 import { DrconError } from "../base/errors.js";
 import { parseDuration } from "../base/time.js";
 import { type Config, IMAGE_REF } from "../config/schema.js";
+import { DEFAULT_DRAIN_TIMEOUT_MS } from "../services/drain.js";
+import { runScale } from "../services/scale.js";
 import { withDeployedSpecs } from "../stack/deployed.js";
-import { DEFAULT_DRAIN_TIMEOUT_MS } from "../stack/drain.js";
 import { withLabelledServices } from "../stack/instances.js";
 import { StackRuntime } from "../stack/runtime.js";
-import { runScale } from "../stack/scale.js";
 import { parseScaleArgs } from "../stack/scale-plan.js";
 import { DrconCommand } from "../ui/base-command.js";
 

@@ -1,6 +1,6 @@
 import { DrconError } from "../base/errors.js";
+import { notUpMessage, runStatus } from "../services/status.js";
 import { StackRuntime } from "../stack/runtime.js";
-import { notUpMessage, runStatus } from "../stack/status.js";
 import { DrconCommand } from "../ui/base-command.js";
 import { renderStatus } from "../ui/status-view.js";
 

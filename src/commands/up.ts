@@ -1,7 +1,7 @@
 import { Flags } from "@oclif/core";
 import { PULL_POLICIES } from "../config/schema.js";
+import { runUp } from "../services/up.js";
 import { StackRuntime } from "../stack/runtime.js";
-import { runUp } from "../stack/up.js";
 import { DrconCommand } from "../ui/base-command.js";
 import { color } from "../ui/colors.js";
 

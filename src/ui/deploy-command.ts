@@ -1,8 +1,8 @@
 import { Flags } from "@oclif/core";
 import { parseDuration } from "../base/time.js";
 import { PULL_POLICIES, type ServiceConfig } from "../config/schema.js";
-import { type DeployResult, runAbort, runDeploy } from "../stack/deploy.js";
-import { DEFAULT_DRAIN_TIMEOUT_MS } from "../stack/drain.js";
+import { type DeployResult, runAbort, runDeploy } from "../services/deploy.js";
+import { DEFAULT_DRAIN_TIMEOUT_MS } from "../services/drain.js";
 import { checkSurge } from "../stack/rollout-plan.js";
 import type { StackEndpoints, StackRuntime } from "../stack/runtime.js";
 import { DrconCommand } from "./base-command.js";

@@ -1,5 +1,5 @@
 import { elapsed } from "../base/time.js";
-import type { StatusReport } from "../stack/status.js";
+import type { StatusReport } from "../services/status.js";
 import { color } from "./colors.js";
 
 /** `drcon status` as text: pure, so it is unit-tested without a stack. */

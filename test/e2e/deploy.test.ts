@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsulApi } from "../../src/consul/client.js";
-import { scaleLockKey } from "../../src/stack/drain.js";
+import { scaleLockKey } from "../../src/services/drain.js";
 import {
   drcon,
   e2eEngine,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { registryUnreachable } from "../../src/stack/images.js";
+import { registryUnreachable } from "../../src/services/images.js";
 
 describe("registryUnreachable", () => {
   it("names the registry and the reason when no registry answers", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { nextRoundIn } from "../../src/stack/kill.js";
+import { nextRoundIn } from "../../src/services/kill.js";
 
 describe("nextRoundIn", () => {
   it("ends after one round without --every", () => {

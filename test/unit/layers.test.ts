@@ -1,7 +1,8 @@
 // The layering of src/, read from every file's import lines: the base layer and the contract
 // import nothing of ours, the doors (config, docker, consul) import neither ui/ nor stack/, and
 // the registrator (its own image) imports no CLI code: only the contract, the base layer, the
-// doors to Docker and Consul, and its own files.
+// doors to Docker and Consul, and its own files. The stack model imports no service, and the
+// services (one per command) import neither ui/ nor commands/.
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -38,6 +39,10 @@ const ALLOWED: Record<string, string[]> = {
   docker: ["base", "contract"],
   consul: ["base", "contract"],
   registrator: ["base", "contract", "docker", "consul"],
+  // The stack model (names, specs, plans, revisions, what runs) knows no command's service...
+  stack: ["base", "contract", "config", "docker", "consul"],
+  // ...and a command's service knows the model and the doors, not how it is shown (ui/).
+  services: ["base", "contract", "config", "docker", "consul", "stack"],
 };
 
 describe("layers of src/", () => {

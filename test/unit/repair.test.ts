@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ContainerSummary } from "../../src/docker/engine.js";
-import { stoppedInstances, syncAgeMs } from "../../src/stack/repair.js";
+import { stoppedInstances, syncAgeMs } from "../../src/services/repair.js";
 
 describe("syncAgeMs", () => {
   it("is how long ago the record was written", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { REVISION } from "../../src/contract.js";
 import { type ContainerDetails, demultiplexed } from "../../src/docker/engine.js";
-import { respawnSpec } from "../../src/stack/deploy.js";
+import { respawnSpec } from "../../src/services/deploy.js";
 import { deployTarget } from "../../src/stack/deploy-target.js";
 import { appendRevision, KEPT_REVISIONS, parseHistory } from "../../src/stack/deployed.js";
 import { imageTag, revisionOf } from "../../src/stack/revision.js";

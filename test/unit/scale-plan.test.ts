@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { normaliseSignal } from "../../src/stack/kill.js";
+import { normaliseSignal } from "../../src/services/kill.js";
 import { parseScaleArgs, planScale } from "../../src/stack/scale-plan.js";
 
 const known = ["simple", "api"];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { notUpMessage, type StatusReport } from "../../src/stack/status.js";
+import { notUpMessage, type StatusReport } from "../../src/services/status.js";
 import { duration, renderStatus, table } from "../../src/ui/status-view.js";
 
 // NO_COLOR is not set here, but vitest's stdout is not a TTY, so chalk emits no colour codes.

@@ -6,15 +6,15 @@ import {
   engineMessage,
   statusOf,
 } from "../docker/engine.js";
-import type { Step, StepControl, StepIo } from "../services/steps.js";
-import { instanceSpec } from "./components.js";
+import { instanceSpec } from "../stack/components.js";
+import { type Instance, listInstances, refuseForeignHolder } from "../stack/instances.js";
+import { routesTo } from "../stack/lb-routes.js";
+import { instanceName } from "../stack/names.js";
+import type { StackEndpoints, StackRuntime } from "../stack/runtime.js";
+import { planScale, type ScaleRequest } from "../stack/scale-plan.js";
 import { drainAndStop, restoreDrained, withScaleLock } from "./drain.js";
 import { ensureImage } from "./images.js";
-import { type Instance, listInstances, refuseForeignHolder } from "./instances.js";
-import { routesTo } from "./lb-routes.js";
-import { instanceName } from "./names.js";
-import type { StackEndpoints, StackRuntime } from "./runtime.js";
-import { planScale, type ScaleRequest } from "./scale-plan.js";
+import type { Step, StepControl, StepIo } from "./steps.js";
 
 export interface ServiceScaleResult {
   service: string;

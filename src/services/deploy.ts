@@ -5,18 +5,24 @@ import { waitFor } from "../base/wait.js";
 import type { ServiceConfig } from "../config/schema.js";
 import { LABELS, META } from "../contract.js";
 import { type ContainerDetails, type ContainerSpec, nameOf } from "../docker/engine.js";
-import type { Step, StepControl, StepIo } from "../services/steps.js";
-import { instanceSpec } from "./components.js";
-import { appendRevision, readCanary, readHistory, writeCanary, writeHistory } from "./deployed.js";
+import { instanceSpec } from "../stack/components.js";
+import {
+  appendRevision,
+  readCanary,
+  readHistory,
+  writeCanary,
+  writeHistory,
+} from "../stack/deployed.js";
+import { type Instance, listInstances } from "../stack/instances.js";
+import { routesTo } from "../stack/lb-routes.js";
+import { instanceName } from "../stack/names.js";
+import { revisionOf } from "../stack/revision.js";
+import { freeIndexes, planRollout } from "../stack/rollout-plan.js";
+import type { StackEndpoints, StackRuntime } from "../stack/runtime.js";
 import { drainAndStop, scaleLockKey, withScaleLock } from "./drain.js";
 import { ensureImage } from "./images.js";
-import { type Instance, listInstances } from "./instances.js";
-import { routesTo } from "./lb-routes.js";
-import { instanceName } from "./names.js";
-import { revisionOf } from "./revision.js";
-import { freeIndexes, planRollout } from "./rollout-plan.js";
-import type { StackEndpoints, StackRuntime } from "./runtime.js";
 import { startInstance, stoppedHow } from "./scale.js";
+import type { Step, StepControl, StepIo } from "./steps.js";
 
 export interface DeployOptions {
   /** New instances started before as many old ones are stopped. */

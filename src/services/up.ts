@@ -3,7 +3,6 @@ import { READY_TIMEOUT_MS, untilAborted, waitFor } from "../base/wait.js";
 import { ConsulApi } from "../consul/client.js";
 import { LABELS, parseSyncRecord, SYNC_KEY, type SyncRecord } from "../contract.js";
 import { type ContainerSpec, engineMessage } from "../docker/engine.js";
-import type { Step, StepIo } from "../services/steps.js";
 import {
   type BuiltImages,
   consulSpec,
@@ -12,16 +11,17 @@ import {
   GRACEFUL_STOP_S,
   lbSpec,
   registratorSpec,
-} from "./components.js";
+} from "../stack/components.js";
+import { listInstances } from "../stack/instances.js";
+import { fetchRoutes } from "../stack/lb-routes.js";
+import { notMadeByDrcon, stackLabels, volumeName } from "../stack/names.js";
+import { hostPort, httpUrl, urlHost } from "../stack/ports.js";
+import type { StackRuntime } from "../stack/runtime.js";
 import { DRAIN_REASON, restoreDrained, withScaleLock } from "./drain.js";
 import { builtImageTags, ensureBuilt, ensureImage } from "./images.js";
-import { listInstances } from "./instances.js";
-import { fetchRoutes } from "./lb-routes.js";
-import { notMadeByDrcon, stackLabels, volumeName } from "./names.js";
 import { checkPorts } from "./port-check.js";
-import { hostPort, httpUrl, urlHost } from "./ports.js";
 import { restartStaleRegistrator, startStoppedInstances } from "./repair.js";
-import type { StackRuntime } from "./runtime.js";
+import type { Step, StepIo } from "./steps.js";
 
 export interface UpResult {
   stack: string;

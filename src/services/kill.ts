@@ -3,9 +3,9 @@ import { pickRandom } from "../base/order.js";
 import { sleep } from "../base/time.js";
 import { waitFor } from "../base/wait.js";
 import { META } from "../contract.js";
-import { type Instance, listInstances } from "./instances.js";
-import { routesTo } from "./lb-routes.js";
-import type { StackEndpoints, StackRuntime } from "./runtime.js";
+import { type Instance, listInstances } from "../stack/instances.js";
+import { routesTo } from "../stack/lb-routes.js";
+import type { StackEndpoints, StackRuntime } from "../stack/runtime.js";
 
 /**
  * How long a killed instance may take to stop before `--restart` gives up with an error: an

@@ -1,8 +1,8 @@
 import { DrconError } from "../base/errors.js";
 import { LABELS } from "../contract.js";
-import { CONSUL_HTTP_PORT, LB_HTTP_PORT } from "./components.js";
-import { hostPort, portState } from "./ports.js";
-import type { StackRuntime } from "./runtime.js";
+import { CONSUL_HTTP_PORT, LB_HTTP_PORT } from "../stack/components.js";
+import { hostPort, portState } from "../stack/ports.js";
+import type { StackRuntime } from "../stack/runtime.js";
 
 /**
  * Checks, before `up` touches anything, that the LB's and Consul's host ports can be published.

@@ -2,10 +2,10 @@ import { isKind } from "../base/errors.js";
 import { waitFor } from "../base/wait.js";
 import type { ConsulApi } from "../consul/client.js";
 import { META } from "../contract.js";
-import type { Instance } from "./instances.js";
-import { routesTo } from "./lb-routes.js";
-import { containerName } from "./names.js";
-import type { StackEndpoints, StackRuntime } from "./runtime.js";
+import type { Instance } from "../stack/instances.js";
+import { routesTo } from "../stack/lb-routes.js";
+import { containerName } from "../stack/names.js";
+import type { StackEndpoints, StackRuntime } from "../stack/runtime.js";
 
 /** The maintenance reason drcon sets while it drains an instance: what marks its own drains. */
 export const DRAIN_REASON = "drcon scale: draining";

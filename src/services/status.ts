@@ -10,12 +10,12 @@ import {
   SYNC_KEY,
 } from "../contract.js";
 import { type ContainerSummary, nameOf } from "../docker/engine.js";
-import { readCanary, readHistory } from "./deployed.js";
+import { readCanary, readHistory } from "../stack/deployed.js";
+import { fetchRoutes } from "../stack/lb-routes.js";
+import { revisionOf } from "../stack/revision.js";
+import type { StackRuntime } from "../stack/runtime.js";
 import { DRAIN_REASON, scaleLockKey } from "./drain.js";
-import { fetchRoutes } from "./lb-routes.js";
 import { SYNC_STALE_MS, stoppedInstances, syncAgeMs } from "./repair.js";
-import { revisionOf } from "./revision.js";
-import type { StackRuntime } from "./runtime.js";
 
 export interface ComponentStatus {
   role: Exclude<Role, "instance">;

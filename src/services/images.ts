@@ -4,8 +4,8 @@ import { DrconError, isKind } from "../base/errors.js";
 import type { Config, PullPolicy } from "../config/schema.js";
 import { LABELS } from "../contract.js";
 import { type DockerEngine, engineMessage, type Progress } from "../docker/engine.js";
-import { type BuiltImages, builtImageTag } from "./components.js";
-import { REGISTRATOR_BUNDLE, TEMPLATES_DIR, VERSION } from "./paths.js";
+import { type BuiltImages, builtImageTag } from "../stack/components.js";
+import { REGISTRATOR_BUNDLE, TEMPLATES_DIR, VERSION } from "../stack/paths.js";
 
 /** Makes `ref` present locally as the pull policy says; returns what it did. */
 export async function ensureImage(

@@ -1,8 +1,8 @@
 import { DrconError } from "../base/errors.js";
 import { LABELS } from "../contract.js";
 import { engineMessage, nameOf } from "../docker/engine.js";
-import { GRACEFUL_STOP_S } from "./components.js";
-import type { StackRuntime } from "./runtime.js";
+import { GRACEFUL_STOP_S } from "../stack/components.js";
+import type { StackRuntime } from "../stack/runtime.js";
 
 export interface DownResult {
   stack: string;

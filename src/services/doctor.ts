@@ -1,7 +1,7 @@
 import type { Config } from "../config/schema.js";
 import type { EngineSocket } from "../docker/connection.js";
 import { DockerEngine } from "../docker/engine.js";
-import { hostPort, isPortFree } from "./ports.js";
+import { hostPort, isPortFree } from "../stack/ports.js";
 
 export interface DoctorReport {
   engine: { url: string; source: string; version: string; apiVersion: string; os: string };

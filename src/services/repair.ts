@@ -6,8 +6,8 @@ import { waitFor } from "../base/wait.js";
 import type { ConsulApi } from "../consul/client.js";
 import { LABELS, parseSyncRecord, SYNC_KEY, type SyncRecord } from "../contract.js";
 import { type ContainerSummary, nameOf } from "../docker/engine.js";
-import { fetchRoutes } from "./lb-routes.js";
-import type { StackRuntime } from "./runtime.js";
+import { fetchRoutes } from "../stack/lb-routes.js";
+import type { StackRuntime } from "../stack/runtime.js";
 
 /** The registrator syncs every 10 s: a last sync older than this means it is stuck. */
 export const SYNC_STALE_MS = 30_000;
