@@ -42,9 +42,9 @@ interface UpContext {
 
 /**
  * The steps of `drcon up`, each idempotent: a running, current component is left alone. Every
- * wait ends when `signal` is aborted (Ctrl-C).
+ * wait ends when the step's signal is aborted (Ctrl-C).
  */
-function upSteps(runtime: StackRuntime, ctx: UpContext, signal?: AbortSignal): Step[] {
+function upSteps(runtime: StackRuntime, ctx: UpContext): Step[] {
   const { config, engine } = runtime;
   const stack = config.stack;
   const consul = new ConsulApi(urlHost(config.hostIp), config.ports.consul);
@@ -77,7 +77,7 @@ function upSteps(runtime: StackRuntime, ctx: UpContext, signal?: AbortSignal): S
           run: async (sub) => {
             const did = await untilAborted(
               ensureImage(engine, ref, config.pull, (l) => sub.progress(l)),
-              signal,
+              sub.signal,
             );
             sub.setTitle(`${ref} (${did})`);
           },
@@ -92,7 +92,7 @@ function upSteps(runtime: StackRuntime, ctx: UpContext, signal?: AbortSignal): S
                 run: async (built) => {
                   const did = await untilAborted(
                     ensureBuilt(engine, config, name, images[name], (l) => built.progress(l)),
-                    signal,
+                    built.signal,
                   );
                   built.setTitle(`${images[name]} (${did})`);
                 },
@@ -131,7 +131,7 @@ function upSteps(runtime: StackRuntime, ctx: UpContext, signal?: AbortSignal): S
       title: "Consul",
       run: async (step) => {
         const did = await ensureContainer(runtime, ctx, consulSpec(config));
-        const leader = await consul.waitForLeader(READY_TIMEOUT_MS, signal);
+        const leader = await consul.waitForLeader(READY_TIMEOUT_MS, step.signal);
         step.setTitle(`Consul at ${consul.url} (${did}, leader ${leader})`);
       },
     },
@@ -150,14 +150,16 @@ function upSteps(runtime: StackRuntime, ctx: UpContext, signal?: AbortSignal): S
           did = "restarted: its sync was stale";
           ctx.changed.push(`container ${spec.name} (restarted)`);
         }
-        const synced = await waitForSync(runtime, consul, spec.name, signal).catch((err: Error) => {
-          if (err instanceof InterruptedError) throw err;
-          // The usual cause: the mounted socket is not the engine's (a VM-based engine).
-          throw new DrconError(
-            `${err.message}; it mounts ${socket.path} (${socket.why}): if the engine's own socket is another, set DRCON_DOCKER_SOCKET to it (see \`docker logs ${spec.name}\`)`,
-            { cause: err },
-          );
-        });
+        const synced = await waitForSync(runtime, consul, spec.name, step.signal).catch(
+          (err: Error) => {
+            if (err instanceof InterruptedError) throw err;
+            // The usual cause: the mounted socket is not the engine's (a VM-based engine).
+            throw new DrconError(
+              `${err.message}; it mounts ${socket.path} (${socket.why}): if the engine's own socket is another, set DRCON_DOCKER_SOCKET to it (see \`docker logs ${spec.name}\`)`,
+              { cause: err },
+            );
+          },
+        );
         step.setTitle(`Registrator (${did}, synced ${synced.registered} instance(s))`);
       },
     },
@@ -169,7 +171,9 @@ function upSteps(runtime: StackRuntime, ctx: UpContext, signal?: AbortSignal): S
           ctx,
           lbSpec(config, requireImages(ctx).lb, requireRouteKey(ctx)),
         );
-        await waitFor(() => fetchRoutes(lbUrl), "the load balancer to answer", { signal });
+        await waitFor(() => fetchRoutes(lbUrl), "the load balancer to answer", {
+          signal: step.signal,
+        });
         step.setTitle(`Load balancer at ${lbUrl} (${did})`);
       },
     },
@@ -180,7 +184,7 @@ function upSteps(runtime: StackRuntime, ctx: UpContext, signal?: AbortSignal): S
         const started = await startStoppedInstances(runtime, lbUrl);
         ctx.changed.push(...started.map((name) => `container ${name} (started again)`));
         // What an interrupted `drcon scale` left in maintenance is put back in service.
-        const restored = await restoreAllDrained(runtime, consul, signal);
+        const restored = await restoreAllDrained(runtime, consul, step.signal);
         if (restored.length > 0) ctx.changed.push(`put ${restored.join(", ")} back in service`);
         const done = [
           started.length ? `started again ${started.join(", ")}` : "",
@@ -228,7 +232,7 @@ export async function runUp(runtime: StackRuntime, io: StepIo): Promise<UpResult
   const { signal } = io;
   const ctx: UpContext = { created: [], changed: [] };
   try {
-    await io.runSteps(upSteps(runtime, ctx, signal), { signal });
+    await io.runSteps(upSteps(runtime, ctx), { signal });
   } catch (err) {
     const removed = await rollback(runtime, ctx);
     const interrupted = interruption(signal);
