@@ -1,7 +1,7 @@
 import type { ListrTask } from "listr2";
 import { DrconError, InterruptedError, interruption } from "../base/errors.js";
 import { READY_TIMEOUT_MS, untilAborted, waitFor } from "../base/wait.js";
-import { ConsulApi } from "../consul/client.js";
+import type { ConsulApi } from "../consul/client.js";
 import { LABELS, parseSyncRecord, SYNC_KEY, type SyncRecord } from "../contract.js";
 import { type ContainerSpec, engineMessage } from "../docker/engine.js";
 import {
@@ -19,7 +19,7 @@ import { listInstances } from "./instances.js";
 import { fetchRoutes } from "./lb-routes.js";
 import { notMadeByDrcon, stackLabels, volumeName } from "./names.js";
 import { checkPorts } from "./port-check.js";
-import { hostPort, httpUrl, urlHost } from "./ports.js";
+import { hostPort } from "./ports.js";
 import { restartStaleRegistrator, startStoppedInstances } from "./repair.js";
 import type { StackRuntime } from "./runtime.js";
 
@@ -46,8 +46,7 @@ interface UpContext {
 export function upTasks(runtime: StackRuntime, signal?: AbortSignal): ListrTask<UpContext>[] {
   const { config, engine } = runtime;
   const stack = config.stack;
-  const consul = new ConsulApi(urlHost(config.hostIp), config.ports.consul);
-  const lbUrl = httpUrl(config.hostIp, config.ports.lb);
+  const { consul, lbUrl } = runtime.configuredEndpoints();
 
   const steps: ListrTask<UpContext>[] = [
     {
@@ -248,13 +247,8 @@ export async function runUp(
       removed.length > 0 ? `removed what this run made (${removed.join(", ")})` : "nothing to undo",
     );
   }
-  const { hostIp, ports } = runtime.config;
-  return {
-    stack: runtime.name,
-    changed: ctx.changed,
-    lbUrl: httpUrl(hostIp, ports.lb),
-    consulUrl: httpUrl(hostIp, ports.consul),
-  };
+  const { lbUrl, consulUrl } = runtime.configuredEndpoints();
+  return { stack: runtime.name, changed: ctx.changed, lbUrl, consulUrl };
 }
 
 /**
