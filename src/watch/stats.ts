@@ -114,7 +114,6 @@ export class LatencyReservoir {
   private size = 0;
   private seen = 0;
   private maxValue = 0;
-  private sum = 0;
 
   constructor(
     private readonly capacity = 1_000_000,
@@ -125,7 +124,6 @@ export class LatencyReservoir {
 
   add(value: number): void {
     this.seen++;
-    this.sum += value;
     if (value > this.maxValue) this.maxValue = value;
     if (this.size < this.capacity) {
       if (this.size === this.values.length) {
@@ -140,16 +138,8 @@ export class LatencyReservoir {
     if (slot < this.capacity) this.values[slot] = value;
   }
 
-  get count(): number {
-    return this.seen;
-  }
-
   get max(): number | undefined {
     return this.seen === 0 ? undefined : this.maxValue;
-  }
-
-  get mean(): number | undefined {
-    return this.seen === 0 ? undefined : this.sum / this.seen;
   }
 
   percentiles(): Percentiles {
@@ -213,12 +203,6 @@ export class SecondWindows {
       out.push(this.buckets.find((b) => b.second === second) ?? emptyBucket(second));
     }
     return out;
-  }
-
-  /** The completed second before `now`'s (what a per-second line reports). */
-  previousSecond(now: number): SecondBucket {
-    const second = Math.floor(now / 1000) * 1000 - 1000;
-    return this.buckets.find((b) => b.second === second) ?? emptyBucket(second);
   }
 
   /** Totals over the last `windowMs` (whole seconds, the current partial one included). */
