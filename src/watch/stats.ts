@@ -147,14 +147,18 @@ export class LatencyReservoir {
   }
 }
 
-/** What one second of traffic held. */
-export interface SecondBucket {
-  /** Start of the second (epoch ms, a multiple of 1000). */
-  second: number;
+/** The counts of a span of traffic. */
+interface TrafficCounts {
   total: number;
   failed: number;
   failures: Partial<Record<FailureKind, number>>;
   perInstance: Record<string, number>;
+}
+
+/** What one second of traffic held. */
+export interface SecondBucket extends TrafficCounts {
+  /** Start of the second (epoch ms, a multiple of 1000). */
+  second: number;
   latencies: number[];
 }
 
@@ -228,12 +232,8 @@ export class SecondWindows {
   }
 }
 
-export interface WindowStats {
+export interface WindowStats extends TrafficCounts {
   seconds: number;
-  total: number;
-  failed: number;
-  failures: Partial<Record<FailureKind, number>>;
-  perInstance: Record<string, number>;
   latency: Percentiles;
 }
 
