@@ -1,4 +1,5 @@
 import { Flags } from "@oclif/core";
+import { stackFlag } from "../config/defaults.js";
 import { PULL_POLICIES } from "../config/schema.js";
 import { runUp } from "../services/up.js";
 import { StackRuntime } from "../stack/runtime.js";
@@ -53,7 +54,7 @@ Idempotent: on a running stack it changes nothing; after a partial failure or a 
     );
     const result = await runUp(new StackRuntime(config), io);
     if (this.jsonEnabled()) return result;
-    const stackFlag = result.stack === "drcon" ? "" : ` --stack ${result.stack}`;
+    const flag = stackFlag(result.stack);
     this.log(
       result.changed.length === 0
         ? `\nStack ${result.stack} is already up; nothing changed.`
@@ -62,14 +63,10 @@ Idempotent: on a running stack it changes nothing; after a partial failure or a 
     this.log(`  Load balancer  ${color.cyan(result.lbUrl)}`);
     this.log(`  Consul UI      ${color.cyan(`${result.consulUrl}/ui/`)}`);
     this.log("\nNext:");
-    this.log(
-      `  drcon scale simple=3${stackFlag}   start instances; they join the LB by themselves`,
-    );
-    this.log(`  drcon watch${stackFlag}            live routing table and requests through the LB`);
-    this.log(
-      `  drcon kill simple${stackFlag}      crash an instance and see the LB route around it`,
-    );
-    this.log(`  drcon down${stackFlag}             remove everything drcon made`);
+    this.log(`  drcon scale simple=3${flag}   start instances; they join the LB by themselves`);
+    this.log(`  drcon watch${flag}            live routing table and requests through the LB`);
+    this.log(`  drcon kill simple${flag}      crash an instance and see the LB route around it`);
+    this.log(`  drcon down${flag}             remove everything drcon made`);
     return result;
   }
 }

@@ -27,6 +27,11 @@ export const DEFAULT_CONFIG = {
   },
 } as const;
 
+/** ` --stack NAME` for a command the user is told to run; "" for the default stack. */
+export function stackFlag(stack: string): string {
+  return stack === DEFAULT_CONFIG.stack ? "" : ` --stack ${stack}`;
+}
+
 /** Environment variables that override the images and the pull policy. */
 export const ENV_OVERRIDES = {
   DRCON_IMAGE_CONSUL: "consul",

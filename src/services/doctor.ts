@@ -1,6 +1,7 @@
 import type { Config } from "../config/schema.js";
 import type { EngineSocket } from "../docker/connection.js";
 import { DockerEngine } from "../docker/engine.js";
+import { publishedPorts } from "../stack/components.js";
 import { hostPort, isPortFree } from "../stack/ports.js";
 
 export interface DoctorReport {
@@ -38,13 +39,9 @@ export async function runDoctor(
       present: await engine.imageExists(i.image),
     })),
   );
-  const wanted = [
-    { name: "load balancer", port: config.ports.lb },
-    { name: "consul", port: config.ports.consul },
-  ];
   const ports = await Promise.all(
-    wanted.map(async (p) => ({
-      name: p.name,
+    publishedPorts(config).map(async (p) => ({
+      name: p.what,
       address: hostPort(config.hostIp, p.port),
       free: await isPortFree(config.hostIp, p.port),
     })),

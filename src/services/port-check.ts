@@ -1,6 +1,6 @@
 import { DrconError } from "../base/errors.js";
 import { LABELS } from "../contract.js";
-import { CONSUL_HTTP_PORT, LB_HTTP_PORT } from "../stack/components.js";
+import { publishedPorts } from "../stack/components.js";
 import { hostPort, portState } from "../stack/ports.js";
 import type { StackRuntime } from "../stack/runtime.js";
 
@@ -11,23 +11,13 @@ import type { StackRuntime } from "../stack/runtime.js";
  */
 export async function checkPorts(runtime: StackRuntime): Promise<void> {
   const { hostIp, ports } = runtime.config;
-  const wanted = [
-    { role: "lb", what: "load balancer", port: ports.lb, inside: LB_HTTP_PORT, flag: "--port" },
-    {
-      role: "consul",
-      what: "Consul",
-      port: ports.consul,
-      inside: CONSUL_HTTP_PORT,
-      flag: "--consul-port",
-    },
-  ];
   if (ports.lb === ports.consul) {
     throw new DrconError(
       `${hostPort(hostIp, ports.lb)} is given to both the load balancer and Consul: choose two ports with --port and --consul-port`,
     );
   }
   const running = (await runtime.containers()).filter((c) => c.State === "running");
-  for (const w of wanted) {
+  for (const w of publishedPorts(runtime.config)) {
     const own = running.find((c) => c.Labels[LABELS.role] === w.role);
     const ownsIt = own?.Ports.some(
       (p) => p.PrivatePort === w.inside && p.PublicPort === w.port && p.IP === hostIp,

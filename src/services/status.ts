@@ -1,4 +1,5 @@
 import { byName } from "../base/order.js";
+import { stackFlag } from "../config/defaults.js";
 import { type ConsulApi, type ServiceHealth, unlessUnanswered } from "../consul/client.js";
 import {
   DRCON_TAG,
@@ -94,7 +95,9 @@ export async function runStatus(runtime: StackRuntime, now = Date.now()): Promis
   if (leader && (syncAge === undefined || syncAge > SYNC_STALE_MS)) {
     const since =
       syncAge === undefined ? "has recorded no sync" : `has not synced for ${seconds(syncAge)} s`;
-    attention.unshift(`the registrator ${since}: \`${upCommand(runtime.name)}\` restarts it`);
+    attention.unshift(
+      `the registrator ${since}: \`drcon up${stackFlag(runtime.name)}\` restarts it`,
+    );
   }
   const services = await serviceStatuses(runtime, consul, containers, routes);
   return {
@@ -119,11 +122,7 @@ function stoppedAttention(
     ...stoppedInstances(containers).map((c) => `${nameOf(c)} (${c.State})`),
   ];
   if (stopped.length === 0) return [];
-  return [`not running: ${stopped.join(", ")}: \`${upCommand(stack)}\` starts them again`];
-}
-
-function upCommand(stack: string): string {
-  return stack === "drcon" ? "drcon up" : `drcon up --stack ${stack}`;
+  return [`not running: ${stopped.join(", ")}: \`drcon up${stackFlag(stack)}\` starts them again`];
 }
 
 async function serviceStatuses(
@@ -203,7 +202,7 @@ export function notUpMessage(report: StatusReport): string {
   const why = stopped.length
     ? stopped.map((c) => `${c.role} ${c.state}`)
     : report.components.map((c) => `${c.role}: ${c.health}`);
-  return `stack ${report.stack} is not up (${why.join(", ")}): run \`${upCommand(report.stack)}\``;
+  return `stack ${report.stack} is not up (${why.join(", ")}): run \`drcon up${stackFlag(report.stack)}\``;
 }
 
 function setHealth(components: ComponentStatus[], role: ComponentStatus["role"], health: string) {

@@ -1,6 +1,6 @@
 import { DrconError, InterruptedError, interruption } from "../base/errors.js";
 import { READY_TIMEOUT_MS, untilAborted, waitFor } from "../base/wait.js";
-import { ConsulApi } from "../consul/client.js";
+import type { ConsulApi } from "../consul/client.js";
 import { LABELS, parseSyncRecord, SYNC_KEY, type SyncRecord } from "../contract.js";
 import { type ContainerSpec, engineMessage } from "../docker/engine.js";
 import {
@@ -15,7 +15,7 @@ import {
 import { listInstances } from "../stack/instances.js";
 import { fetchRoutes } from "../stack/lb-routes.js";
 import { notMadeByDrcon, stackLabels, volumeName } from "../stack/names.js";
-import { hostPort, httpUrl, urlHost } from "../stack/ports.js";
+import { hostPort } from "../stack/ports.js";
 import type { StackRuntime } from "../stack/runtime.js";
 import { DRAIN_REASON, restoreDrained, withScaleLock } from "./drain.js";
 import { builtImageTags, ensureBuilt, ensureImage } from "./images.js";
@@ -47,8 +47,7 @@ interface UpContext {
 function upSteps(runtime: StackRuntime, ctx: UpContext): Step[] {
   const { config, engine } = runtime;
   const stack = config.stack;
-  const consul = new ConsulApi(urlHost(config.hostIp), config.ports.consul);
-  const lbUrl = httpUrl(config.hostIp, config.ports.lb);
+  const { consul, lbUrl } = runtime.configuredEndpoints();
 
   return [
     {
@@ -241,13 +240,8 @@ export async function runUp(runtime: StackRuntime, io: StepIo): Promise<UpResult
       removed.length > 0 ? `removed what this run made (${removed.join(", ")})` : "nothing to undo",
     );
   }
-  const { hostIp, ports } = runtime.config;
-  return {
-    stack: runtime.name,
-    changed: ctx.changed,
-    lbUrl: httpUrl(hostIp, ports.lb),
-    consulUrl: httpUrl(hostIp, ports.consul),
-  };
+  const { lbUrl, consulUrl } = runtime.configuredEndpoints();
+  return { stack: runtime.name, changed: ctx.changed, lbUrl, consulUrl };
 }
 
 /**

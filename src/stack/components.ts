@@ -1,6 +1,7 @@
 // Container specifications of the stack's three components (pure: no I/O), so that what drcon
 // asks of the engine is unit-tested and its hash tells whether a running container is current.
 import { createHash } from "node:crypto";
+import { stackFlag } from "../config/defaults.js";
 import type { Config, ServiceConfig } from "../config/schema.js";
 import { ENV, LABELS } from "../contract.js";
 import type { ContainerSpec } from "../docker/engine.js";
@@ -9,6 +10,35 @@ import { revisionOf } from "./revision.js";
 
 export const CONSUL_HTTP_PORT = 8500;
 export const LB_HTTP_PORT = 80;
+/** A host port the stack publishes: whose, for what inside it, and the flag that chooses it. */
+export interface PublishedPort {
+  role: "lb" | "consul";
+  what: string;
+  port: number;
+  inside: number;
+  flag: string;
+}
+
+/** The host ports `up` publishes (and `doctor` checks). */
+export function publishedPorts(config: Config): PublishedPort[] {
+  return [
+    {
+      role: "lb",
+      what: "load balancer",
+      port: config.ports.lb,
+      inside: LB_HTTP_PORT,
+      flag: "--port",
+    },
+    {
+      role: "consul",
+      what: "Consul",
+      port: config.ports.consul,
+      inside: CONSUL_HTTP_PORT,
+      flag: "--consul-port",
+    },
+  ];
+}
+
 /**
  * How long a component or instance gets to stop by its own stop signal before SIGKILL: nginx's
  * graceful stop (STOPSIGNAL SIGQUIT) finishes the requests it holds within this time.
@@ -76,8 +106,7 @@ export function consulVolumeProblem(
 ): string | undefined {
   const madeBy = labels?.[LABELS.consulImage];
   if (!madeBy || madeBy === config.images.consul) return undefined;
-  const stackFlag = config.stack === "drcon" ? "" : ` --stack ${config.stack}`;
-  return `volume ${volumeName(config.stack)} holds the data of ${madeBy}, which Consul does not support moving to ${config.images.consul}: run \`drcon down${stackFlag} --volumes\` to start afresh, or keep the old image with DRCON_IMAGE_CONSUL=${madeBy}`;
+  return `volume ${volumeName(config.stack)} holds the data of ${madeBy}, which Consul does not support moving to ${config.images.consul}: run \`drcon down${stackFlag(config.stack)} --volumes\` to start afresh, or keep the old image with DRCON_IMAGE_CONSUL=${madeBy}`;
 }
 
 export function registratorSpec(

@@ -1,4 +1,5 @@
 import { DrconError } from "../base/errors.js";
+import { stackFlag } from "../config/defaults.js";
 import type { Config } from "../config/schema.js";
 import { ConsulApi } from "../consul/client.js";
 import { LABELS, type Role } from "../contract.js";
@@ -36,12 +37,27 @@ export class StackRuntime {
     const consul = published(running, "consul", CONSUL_HTTP_PORT);
     const lb = published(running, "lb", LB_HTTP_PORT);
     if (!consul || !lb) {
-      const flag = this.name === "drcon" ? "" : ` --stack ${this.name}`;
-      throw new DrconError(`stack ${this.name} is not up: run \`drcon up${flag}\` first`);
+      throw new DrconError(
+        `stack ${this.name} is not up: run \`drcon up${stackFlag(this.name)}\` first`,
+      );
     }
-    const consulApi = new ConsulApi(urlHost(consul.ip), consul.port);
-    return { consul: consulApi, consulUrl: consulApi.url, lbUrl: httpUrl(lb.ip, lb.port) };
+    return endpointsAt(consul, lb);
   }
+
+  /** Where this config publishes the stack: what `up` makes, before it runs. */
+  configuredEndpoints(): StackEndpoints {
+    const { hostIp, ports } = this.config;
+    return endpointsAt({ ip: hostIp, port: ports.consul }, { ip: hostIp, port: ports.lb });
+  }
+}
+
+/** The endpoints of a Consul and an LB published at these host addresses. */
+function endpointsAt(
+  consul: { ip: string; port: number },
+  lb: { ip: string; port: number },
+): StackEndpoints {
+  const consulApi = new ConsulApi(urlHost(consul.ip), consul.port);
+  return { consul: consulApi, consulUrl: consulApi.url, lbUrl: httpUrl(lb.ip, lb.port) };
 }
 
 export function published(

@@ -249,28 +249,21 @@ export class RoutingModel {
       const prev = s.lb;
       s.lb = next;
       if (prev) {
-        for (const address of next.filter((a) => !prev.includes(a))) {
+        const change = (kind: "lb-routed" | "lb-unrouted", address: string): WatchEvent => {
           const instance = this.names.get(address);
-          events.push({
+          const verb = kind === "lb-routed" ? "routes" : "stopped routing";
+          return {
             t: now,
-            kind: "lb-routed",
+            kind,
             service: s.name,
             address,
             ...(instance ? { instance } : {}),
-            message: `LB routes ${s.name} to ${instance ? `${instance} (${address})` : address}`,
-          });
-        }
-        for (const address of prev.filter((a) => !next.includes(a))) {
-          const instance = this.names.get(address);
-          events.push({
-            t: now,
-            kind: "lb-unrouted",
-            service: s.name,
-            address,
-            ...(instance ? { instance } : {}),
-            message: `LB stopped routing ${s.name} to ${instance ? `${instance} (${address})` : address}`,
-          });
-        }
+            message: `LB ${verb} ${s.name} to ${instance ? `${instance} (${address})` : address}`,
+          };
+        };
+        for (const a of next.filter((a) => !prev.includes(a))) events.push(change("lb-routed", a));
+        for (const a of prev.filter((a) => !next.includes(a)))
+          events.push(change("lb-unrouted", a));
       }
       events.push(...this.checkSync(s, now));
     }

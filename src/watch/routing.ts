@@ -1,6 +1,8 @@
 // Keeps a RoutingModel current: Consul's side from blocking queries (one watch per service, no
 // tight polling), the LB's side from its /routes endpoint every `pollMs` (a cheap local call:
 // it is how a person sees the moment nginx has reloaded).
+import { isKind } from "../base/errors.js";
+import { waitFor } from "../base/wait.js";
 import type { ConsulApi } from "../consul/client.js";
 import { DRCON_TAG, type LbRoutes } from "../contract.js";
 import { fetchRoutes } from "../stack/lb-routes.js";
@@ -44,10 +46,13 @@ export class RoutingTracker {
     for (const name of this.model.serviceNames()) this.watch(name);
     void this.poll();
     void this.discover();
-    const deadline = this.now() + readyMs;
-    while (!this.model.ready() && this.now() < deadline && !this.stopped) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // Not being ready in time is no error: the view starts with what it has.
+    await waitFor(async () => this.model.ready() || this.stopped || undefined, "routing", {
+      timeoutMs: readyMs,
+      intervalMs: 20,
+    }).catch((err: unknown) => {
+      if (!isKind(err, "timeout")) throw err;
+    });
   }
 
   stop(): void {

@@ -114,7 +114,6 @@ export class LatencyReservoir {
   private size = 0;
   private seen = 0;
   private maxValue = 0;
-  private sum = 0;
 
   constructor(
     private readonly capacity = 1_000_000,
@@ -125,7 +124,6 @@ export class LatencyReservoir {
 
   add(value: number): void {
     this.seen++;
-    this.sum += value;
     if (value > this.maxValue) this.maxValue = value;
     if (this.size < this.capacity) {
       if (this.size === this.values.length) {
@@ -140,16 +138,8 @@ export class LatencyReservoir {
     if (slot < this.capacity) this.values[slot] = value;
   }
 
-  get count(): number {
-    return this.seen;
-  }
-
   get max(): number | undefined {
     return this.seen === 0 ? undefined : this.maxValue;
-  }
-
-  get mean(): number | undefined {
-    return this.seen === 0 ? undefined : this.sum / this.seen;
   }
 
   percentiles(): Percentiles {
@@ -157,14 +147,18 @@ export class LatencyReservoir {
   }
 }
 
-/** What one second of traffic held. */
-export interface SecondBucket {
-  /** Start of the second (epoch ms, a multiple of 1000). */
-  second: number;
+/** The counts of a span of traffic. */
+interface TrafficCounts {
   total: number;
   failed: number;
   failures: Partial<Record<FailureKind, number>>;
   perInstance: Record<string, number>;
+}
+
+/** What one second of traffic held. */
+export interface SecondBucket extends TrafficCounts {
+  /** Start of the second (epoch ms, a multiple of 1000). */
+  second: number;
   latencies: number[];
 }
 
@@ -215,12 +209,6 @@ export class SecondWindows {
     return out;
   }
 
-  /** The completed second before `now`'s (what a per-second line reports). */
-  previousSecond(now: number): SecondBucket {
-    const second = Math.floor(now / 1000) * 1000 - 1000;
-    return this.buckets.find((b) => b.second === second) ?? emptyBucket(second);
-  }
-
   /** Totals over the last `windowMs` (whole seconds, the current partial one included). */
   window(now: number, windowMs: number): WindowStats {
     const seconds = Math.max(1, Math.ceil(windowMs / 1000));
@@ -244,12 +232,8 @@ export class SecondWindows {
   }
 }
 
-export interface WindowStats {
+export interface WindowStats extends TrafficCounts {
   seconds: number;
-  total: number;
-  failed: number;
-  failures: Partial<Record<FailureKind, number>>;
-  perInstance: Record<string, number>;
   latency: Percentiles;
 }
 

@@ -1,5 +1,35 @@
 import { describe, expect, it } from "vitest";
-import { registryUnreachable } from "../../src/services/images.js";
+import { DrconError } from "../../src/base/errors.js";
+import type { DockerEngine } from "../../src/docker/engine.js";
+import { ensureImage, registryUnreachable } from "../../src/services/images.js";
+
+describe("ensureImage", () => {
+  const failingPull = (err: Error) =>
+    ({
+      imageExists: async () => false,
+      pullImage: async () => {
+        throw err;
+      },
+    }) as unknown as DockerEngine;
+
+  it("passes an engine that cannot be reached on as it is, by its kind", async () => {
+    const unreachable = new DrconError("no engine", { kind: "engine-unreachable" });
+    const err = await ensureImage(failingPull(unreachable), "x:1", "missing", () => {}).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBe(unreachable);
+  });
+
+  it("words any other failed pull as one that names the image", async () => {
+    const err = await ensureImage(
+      failingPull(new Error("denied")),
+      "x:1",
+      "missing",
+      () => {},
+    ).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/^could not pull x:1 \(denied\)/);
+  });
+});
 
 describe("registryUnreachable", () => {
   it("names the registry and the reason when no registry answers", () => {

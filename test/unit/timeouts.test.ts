@@ -52,9 +52,23 @@ describe("calls to parts that stop answering", () => {
       { url: `unix://${socketPath}`, source: "test", options: { socketPath } },
       300,
     );
-    await expect(engine.listContainers({ a: "b" })).rejects.toThrow(
+    const err = await engine.listContainers({ a: "b" }).catch((e: unknown) => e);
+    expect((err as Error).message).toContain(
       `the Docker engine at unix://${socketPath} did not answer within 0.3 s`,
     );
+    expect(isKind(err, "engine-unanswered")).toBe(true);
+  });
+
+  it("no engine at the socket is an error of kind engine-unreachable", async () => {
+    const socketPath = join(mkdtempSync(join(tmpdir(), "drcon-none-")), "docker.sock");
+    const engine = new DockerEngine({
+      url: `unix://${socketPath}`,
+      source: "test",
+      options: { socketPath },
+    });
+    const err = await engine.listContainers({ a: "b" }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/^Cannot reach the Docker engine at unix:\/\//);
+    expect(isKind(err, "engine-unreachable")).toBe(true);
   });
 
   it("a silent Consul fails the call in one line naming Consul; waitForLeader gives up at once", async () => {

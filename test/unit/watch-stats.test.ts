@@ -52,13 +52,11 @@ describe("LatencyReservoir", () => {
   it("is exact below its capacity", () => {
     const r = new LatencyReservoir(1000);
     for (let i = 1; i <= 200; i++) r.add(i);
-    expect(r.count).toBe(200);
     expect(r.max).toBe(200);
-    expect(r.mean).toBe(100.5);
     expect(r.percentiles()).toEqual({ p50: 100, p95: 190, p99: 198 });
   });
 
-  it("keeps a bounded uniform sample beyond it; count, max and mean stay exact", () => {
+  it("keeps a bounded uniform sample beyond it; max stays exact", () => {
     let seed = 1;
     const random = () => {
       seed = (seed * 16807) % 2147483647;
@@ -66,9 +64,7 @@ describe("LatencyReservoir", () => {
     };
     const r = new LatencyReservoir(1000, random);
     for (let i = 1; i <= 100_000; i++) r.add(i);
-    expect(r.count).toBe(100_000);
     expect(r.max).toBe(100_000);
-    expect(r.mean).toBe(50_000.5);
     const p = r.percentiles();
     // A 1000-value sample of 1..100000: within a few percent of the true percentiles.
     expect(Math.abs((p.p50 ?? 0) - 50_000)).toBeLessThan(5_000);
@@ -78,7 +74,6 @@ describe("LatencyReservoir", () => {
   it("reports nothing when empty", () => {
     const r = new LatencyReservoir();
     expect(r.max).toBeUndefined();
-    expect(r.mean).toBeUndefined();
     expect(r.percentiles().p50).toBeUndefined();
   });
 });
@@ -144,7 +139,6 @@ describe("SecondWindows", () => {
       [1000, 1, 1],
       [2000, 0, 0],
     ]);
-    expect(w.previousSecond(T0 + 1200)).toMatchObject({ second: T0, total: 2 });
   });
 
   it("sums a window of whole seconds, per instance and per failure kind", () => {
