@@ -1,6 +1,6 @@
 import type { ListrTask } from "listr2";
 import { ConsulApi } from "../consul/client.js";
-import { type ContainerSpec, engineMessage } from "../docker/engine.js";
+import { type ContainerSpec, type DockerEngine, engineMessage } from "../docker/engine.js";
 import { DrconError, InterruptedError, interruption } from "../ui/errors.js";
 import {
   type BuiltImages,
@@ -279,12 +279,20 @@ async function rollback(runtime: StackRuntime, ctx: UpContext): Promise<string[]
   return removed;
 }
 
+/** What ensureContainer uses of the runtime: the stack's name and the engine's container calls. */
+type ContainerRuntime = Pick<StackRuntime, "name"> & {
+  engine: Pick<
+    DockerEngine,
+    "inspectContainer" | "stopContainer" | "removeContainer" | "createContainer" | "startContainer"
+  >;
+};
+
 /**
  * Leaves a running container whose spec is current alone; otherwise (missing, stopped, stale)
  * replaces it. A container of that name that drcon did not make is never touched.
  */
-async function ensureContainer(
-  runtime: StackRuntime,
+export async function ensureContainer(
+  runtime: ContainerRuntime,
   ctx: UpContext,
   spec: ContainerSpec,
 ): Promise<"running" | "created" | "recreated"> {
