@@ -338,48 +338,46 @@ describe("RegistratorAgent: a slow starter (registerWhenAnswering)", () => {
     expect(consul.calls).toEqual(["deregister s-web-1:80", "register s-web-1:80 passing"]);
   });
 
-  it("one that goes away while probed is not brought back when it would have answered", async () => {
+  /** Container 1 starts, is probed for half a second without answering, then dies. */
+  async function goneWhileProbed(): Promise<void> {
     engine.put(container(1));
     agent.handle(event("start", "c1"));
     await vi.advanceTimersByTimeAsync(500);
-    engine.put(container(1, { running: false }));
     agent.handle(event("die", "c1"));
+  }
+
+  /** Container 1 answers from now on; what Consul was asked once `ms` have passed. */
+  async function answersFor(ms: number): Promise<string[]> {
+    answering.add(target(1));
+    await vi.advanceTimersByTimeAsync(ms);
+    await settle();
+    return consul.calls;
+  }
+
+  it("one that goes away while probed is not brought back when it would have answered", async () => {
+    await goneWhileProbed();
+    engine.put(container(1, { running: false }));
     await settle();
     // It answers a moment later (another container took its address, or its own port lingers):
     // the probing loop of the gone generation must not register it.
-    answering.add(target(1));
-    await vi.advanceTimersByTimeAsync(6000);
-    await settle();
-    expect(consul.calls).toEqual([]);
+    expect(await answersFor(6000)).toEqual([]);
   });
 
   it("one restarted while probed is registered when its new start answers", async () => {
-    engine.put(container(1));
-    agent.handle(event("start", "c1"));
-    await vi.advanceTimersByTimeAsync(500);
-    agent.handle(event("die", "c1"));
+    await goneWhileProbed();
     agent.handle(event("start", "c1"));
     await settle();
     // No further event comes: the new start's own loop must register it, not the next resync.
-    answering.add(target(1));
-    await vi.advanceTimersByTimeAsync(200);
-    await settle();
-    expect(consul.calls).toEqual(["register s-web-1:80 passing"]);
+    expect(await answersFor(200)).toEqual(["register s-web-1:80 passing"]);
   });
 
   it("once the old start's loop has ended, a later event does not start a second loop", async () => {
-    engine.put(container(1));
-    agent.handle(event("start", "c1"));
-    await vi.advanceTimersByTimeAsync(500);
-    agent.handle(event("die", "c1"));
+    await goneWhileProbed();
     agent.handle(event("start", "c1"));
     // The old loop wakes, sees it is superseded and ends, leaving the new one probing.
     await vi.advanceTimersByTimeAsync(100);
     agent.handle(event("health_status: starting", "c1"));
     await settle();
-    answering.add(target(1));
-    await vi.advanceTimersByTimeAsync(200);
-    await settle();
-    expect(consul.calls).toEqual(["register s-web-1:80 passing"]);
+    expect(await answersFor(200)).toEqual(["register s-web-1:80 passing"]);
   });
 });
