@@ -137,6 +137,63 @@ describe("runRequestLoop", () => {
     expect(connection).toEqual(["keep-alive", "keep-alive", "close"]);
   });
 
+  it("without retryReset counts a reset reused connection as failed, and tells onRetry nothing", async () => {
+    let n = 0;
+    const url = await serve((req, res) => {
+      if (++n === 2) req.socket.destroy();
+      else res.end("ok");
+    });
+    const retried: number[] = [];
+    const { records } = await loop(url, {
+      rate: 50,
+      concurrency: 1,
+      maxRequests: 2,
+      retryReset: false,
+      onRetry: (seq) => retried.push(seq),
+    });
+    expect(records.map((r) => [r.status, r.failure])).toEqual([
+      [200, undefined],
+      [undefined, "reset"],
+    ]);
+    expect(n).toBe(2);
+    expect(retried).toEqual([]);
+  });
+
+  it("tells onRetry which request it re-sent", async () => {
+    let n = 0;
+    const url = await serve((req, res) => {
+      if (++n === 2) req.socket.destroy();
+      else res.end("ok");
+    });
+    const retried: number[] = [];
+    await loop(url, { rate: 50, concurrency: 1, maxRequests: 3, onRetry: (s) => retried.push(s) });
+    expect(retried).toEqual([2]);
+  });
+
+  it("with fresh connections opens one per request, and names each in its query", async () => {
+    const sockets = new Set<unknown>();
+    const seen: Array<[string | undefined, string | undefined]> = [];
+    const url = await serve((req, res) => {
+      sockets.add(req.socket);
+      seen.push([req.url, req.headers.connection]);
+      res.end("ok");
+    });
+    const { records } = await loop(url, {
+      rate: 50,
+      concurrency: 1,
+      maxRequests: 3,
+      connections: "fresh",
+      query: (seq) => `b=t1-${seq}`,
+    });
+    expect(records.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(seen).toEqual([
+      ["/?b=t1-1", "close"],
+      ["/?b=t1-2", "close"],
+      ["/?b=t1-3", "close"],
+    ]);
+    expect(sockets.size).toBe(3);
+  });
+
   it("reports connection refused", async () => {
     const url = await serve(() => {});
     const closed = servers.pop() as Server;
