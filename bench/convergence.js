@@ -167,7 +167,7 @@ async function runTrial(s, config, svc, i, rate, routes, consul) {
     const answeredAt = firstAnswer(`http://${address}/`, t0 + TRIAL_TIMEOUT_MS);
     const servedAt = () => {
       const r = sent.find((r) => r.upstream === address && r.status === 200 && r.t >= t0);
-      return r && r.t + r.latencyMs;
+      return r && Math.round(r.t + r.latencyMs);
     };
     await waitFor(
       async () =>
@@ -217,7 +217,7 @@ async function runTrial(s, config, svc, i, rate, routes, consul) {
     }
     const reachedRecords = records.filter((r) => reached.has(r.seq) && r.t >= tKill - 1000);
     const lastReached = reachedRecords.length
-      ? Math.max(...reachedRecords.map((r) => r.t + r.latencyMs))
+      ? Math.round(Math.max(...reachedRecords.map((r) => r.t + r.latencyMs)))
       : undefined;
 
     const routedIn = routes.firstAfter(t0, (l) => l.includes(address));
