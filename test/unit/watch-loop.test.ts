@@ -119,27 +119,12 @@ describe("runRequestLoop", () => {
     expect(records[3]?.error).toBe("ETIMEDOUT");
   });
 
-  it("sends once more a request whose reused keep-alive connection was reset", async () => {
+  /** Two requests on one keep-alive connection; the server resets it at the second request. */
+  async function resetAtSecond(options: Partial<Parameters<typeof runRequestLoop>[0]>) {
     let n = 0;
     const connection: Array<string | undefined> = [];
     const url = await serve((req, res) => {
       connection.push(req.headers.connection);
-      if (++n === 2) req.socket.destroy();
-      else res.end("ok");
-    });
-    const { records } = await loop(url, { rate: 50, concurrency: 1, maxRequests: 2 });
-    expect(records.map((r) => [r.status, r.failure])).toEqual([
-      [200, undefined],
-      [200, undefined],
-    ]);
-    expect(n).toBe(3);
-    // The retry does not go back to the pool, whose other connections may be closing too.
-    expect(connection).toEqual(["keep-alive", "keep-alive", "close"]);
-  });
-
-  it("without retryReset counts a reset reused connection as failed, and tells onRetry nothing", async () => {
-    let n = 0;
-    const url = await serve((req, res) => {
       if (++n === 2) req.socket.destroy();
       else res.end("ok");
     });
@@ -148,26 +133,31 @@ describe("runRequestLoop", () => {
       rate: 50,
       concurrency: 1,
       maxRequests: 2,
-      retryReset: false,
       onRetry: (seq) => retried.push(seq),
+      ...options,
     });
-    expect(records.map((r) => [r.status, r.failure])).toEqual([
+    return { outcomes: records.map((r) => [r.status, r.failure]), connection, retried };
+  }
+
+  it("sends once more a request whose reused keep-alive connection was reset, and says so", async () => {
+    const { outcomes, connection, retried } = await resetAtSecond({});
+    expect(outcomes).toEqual([
+      [200, undefined],
+      [200, undefined],
+    ]);
+    expect(retried).toEqual([2]);
+    // The retry does not go back to the pool, whose other connections may be closing too.
+    expect(connection).toEqual(["keep-alive", "keep-alive", "close"]);
+  });
+
+  it("without retryReset counts a reset reused connection as failed", async () => {
+    const { outcomes, connection, retried } = await resetAtSecond({ retryReset: false });
+    expect(outcomes).toEqual([
       [200, undefined],
       [undefined, "reset"],
     ]);
-    expect(n).toBe(2);
     expect(retried).toEqual([]);
-  });
-
-  it("tells onRetry which request it re-sent", async () => {
-    let n = 0;
-    const url = await serve((req, res) => {
-      if (++n === 2) req.socket.destroy();
-      else res.end("ok");
-    });
-    const retried: number[] = [];
-    await loop(url, { rate: 50, concurrency: 1, maxRequests: 3, onRetry: (s) => retried.push(s) });
-    expect(retried).toEqual([2]);
+    expect(connection).toEqual(["keep-alive", "keep-alive"]);
   });
 
   it("with fresh connections opens one per request, and names each in its query", async () => {
