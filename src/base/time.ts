@@ -2,8 +2,13 @@
 import ms from "ms";
 import { DrconError } from "./errors.js";
 
-// Node's own promise timer: `await sleep(100)`.
-export { setTimeout as sleep } from "node:timers/promises";
+/**
+ * `await sleep(100)`. On the global setTimeout, not node:timers/promises, so that unit tests'
+ * fake timers drive every wait.
+ */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /** Parses a duration such as 500ms, 3s or 1m into milliseconds; `flag` names it in the error. */
 export function parseDuration(text: string, flag: string): number {

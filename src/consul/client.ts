@@ -303,7 +303,8 @@ function checkTarget(check: Registration["check"]) {
     : { tcp: check.tcp, interval, timeout };
 }
 
-function toHealth(data: unknown): ServiceHealth[] {
+/** Consul's /health/service answer as drcon reads it: one entry per instance, its worst check. */
+export function toHealth(data: unknown): ServiceHealth[] {
   const entries = data as Array<{
     Service: {
       ID: string;

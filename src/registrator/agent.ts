@@ -44,22 +44,35 @@ const STEP_DEADLINE_MS = 60_000;
 // still busy): one container that is slow to answer must not hold up the sync `up` waits for.
 const RESYNC_WAIT_MS = 8000;
 
+/** What the agent asks of the engine and of Consul: all it needs, and what a test fakes. */
+export type AgentEngine = Pick<
+  DockerEngine,
+  "runningOnNetwork" | "inspectContainer" | "events" | "version"
+>;
+export type AgentConsul = Pick<
+  ConsulApi,
+  "agentServices" | "register" | "deregister" | "setTtlStatus" | "kvSet" | "leader"
+>;
+
 export class RegistratorAgent {
   /** Per container: its Consul work runs in order, one step after another. */
   private readonly chains = new Map<string, Promise<void>>();
   /** Per container: bumped when it goes away, so a pending promotion does not bring it back. */
   private readonly generation = new Map<string, number>();
   private readonly lastRefusal = new Map<string, string>();
-  /** Registrations waiting for their port to answer, so that one is probed by one loop only. */
-  private readonly probing = new Set<string>();
+  /**
+   * Registrations waiting for their port to answer, with the generation probing each: one loop
+   * per registration and start (a restarted container's loop is not held off by its old one's).
+   */
+  private readonly probing = new Map<string, number>();
   private consulDown = false;
   /** A heartbeat waits up to Consul's call timeout: the next one skips rather than piling up. */
   private beating = false;
   private stopped = false;
 
   constructor(
-    private readonly engine: DockerEngine,
-    private readonly consul: ConsulApi,
+    private readonly engine: AgentEngine,
+    private readonly consul: AgentConsul,
     private readonly options: AgentOptions,
   ) {}
 
@@ -257,8 +270,8 @@ export class RegistratorAgent {
 
   /** Probes a slow starter until it answers (passing) or the time runs out (critical). */
   private async registerWhenAnswering(r: Registration, generation: number): Promise<void> {
-    if (this.probing.has(r.id)) return;
-    this.probing.add(r.id);
+    if (this.probing.get(r.id) === generation) return;
+    this.probing.set(r.id, generation);
     const container = r.meta[META.container] ?? "";
     const current = () => (this.generation.get(container) ?? 0) === generation;
     try {
@@ -273,7 +286,7 @@ export class RegistratorAgent {
         if (current()) await this.register(withStatus(r, passing ? "passing" : "critical"));
       });
     } finally {
-      this.probing.delete(r.id);
+      if (this.probing.get(r.id) === generation) this.probing.delete(r.id);
     }
   }
 

@@ -58,7 +58,10 @@ export function appendRevision(
   return [...history, entry].slice(-KEPT_REVISIONS);
 }
 
-export async function readHistory(consul: ConsulApi, service: string): Promise<DeployedRevision[]> {
+export async function readHistory(
+  consul: Pick<ConsulApi, "kvGet">,
+  service: string,
+): Promise<DeployedRevision[]> {
   return parseHistory(await consul.kvGet(deployedKey(service)));
 }
 
@@ -136,7 +139,10 @@ export function parseCanary(raw: string | undefined): Canary | undefined {
   }
 }
 
-export async function readCanary(consul: ConsulApi, service: string): Promise<Canary | undefined> {
+export async function readCanary(
+  consul: Pick<ConsulApi, "kvGet">,
+  service: string,
+): Promise<Canary | undefined> {
   return parseCanary(await consul.kvGet(canaryKey(service)));
 }
 

@@ -125,9 +125,17 @@ function stoppedAttention(
   return [`not running: ${stopped.join(", ")}: \`drcon up${stackFlag(stack)}\` starts them again`];
 }
 
-async function serviceStatuses(
-  runtime: StackRuntime,
-  consul: ConsulApi | undefined,
+/** What the services' view asks of Consul. */
+type ServicesConsul = Pick<ConsulApi, "servicesTagged" | "health" | "lockHeld" | "kvGet">;
+
+/**
+ * Every service drcon knows of (configured, registered, or named by its instances' labels), with
+ * its instances: Consul's view of each, joined with the engine's containers and the LB's routes.
+ * Without Consul (stack not up), the instances as the engine has them.
+ */
+export async function serviceStatuses(
+  runtime: Pick<StackRuntime, "config">,
+  consul: ServicesConsul | undefined,
   containers: ContainerSummary[],
   routes: LbRoutes | undefined,
 ): Promise<StatusReport["services"]> {
@@ -187,8 +195,8 @@ async function serviceStatuses(
 
 /** The revision a service's instances should run: the last one deployed, else the configured. */
 async function currentRevision(
-  runtime: StackRuntime,
-  consul: ConsulApi | undefined,
+  runtime: Pick<StackRuntime, "config">,
+  consul: ServicesConsul | undefined,
   service: string,
 ): Promise<string | undefined> {
   const deployed = consul ? await readHistory(consul, service).catch(() => []) : [];
@@ -211,7 +219,7 @@ function setHealth(components: ComponentStatus[], role: ComponentStatus["role"],
 }
 
 /** The registrator's last full sync, as the status table shows it. */
-function syncHealth(raw: string | undefined, syncAge: number | undefined): string {
+export function syncHealth(raw: string | undefined, syncAge: number | undefined): string {
   if (!raw) return "not synced";
   if (syncAge === undefined) return "sync unknown (unreadable record)";
   return `${syncAge > SYNC_STALE_MS ? "sync stale: last" : "synced"} ${seconds(syncAge)} s ago`;

@@ -3,7 +3,7 @@ import { DrconError, InterruptedError, interruption } from "../base/errors.js";
 import { READY_TIMEOUT_MS, untilAborted, waitFor } from "../base/wait.js";
 import type { ConsulApi } from "../consul/client.js";
 import { LABELS, parseSyncRecord, SYNC_KEY, type SyncRecord } from "../contract.js";
-import { type ContainerSpec, engineMessage } from "../docker/engine.js";
+import { type ContainerSpec, type DockerEngine, engineMessage } from "../docker/engine.js";
 import {
   type BuiltImages,
   consulSpec,
@@ -270,12 +270,20 @@ async function rollback(runtime: StackRuntime, ctx: UpContext): Promise<string[]
   return removed;
 }
 
+/** What ensureContainer uses of the runtime: the stack's name and the engine's container calls. */
+type ContainerRuntime = Pick<StackRuntime, "name"> & {
+  engine: Pick<
+    DockerEngine,
+    "inspectContainer" | "stopContainer" | "removeContainer" | "createContainer" | "startContainer"
+  >;
+};
+
 /**
  * Leaves a running container whose spec is current alone; otherwise (missing, stopped, stale)
  * replaces it. A container of that name that drcon did not make is never touched.
  */
-async function ensureContainer(
-  runtime: StackRuntime,
+export async function ensureContainer(
+  runtime: ContainerRuntime,
   ctx: UpContext,
   spec: ContainerSpec,
 ): Promise<"running" | "created" | "recreated"> {
