@@ -8,9 +8,9 @@
 // then it SIGKILLs it and follows it out the same way. The LB's error log names every request
 // nginx tried on the dead instance (each probe request carries its number in the query string).
 import { resolve } from "node:path";
+import { waitFor } from "../dist/base/wait.js";
 import { instanceSpec } from "../dist/stack/components.js";
 import { fetchRoutes } from "../dist/stack/lb-routes.js";
-import { waitFor } from "../dist/base/wait.js";
 import { get } from "../test/support/cli.ts";
 import {
   containerLogs,

@@ -1,8 +1,9 @@
 // lb-overhead: throughput and latency through the LB (nginx in front of exactly one instance)
 // versus straight to one instance of the same image, with the same wrk settings, alternating
 // within one run. Both paths cross the same published-port proxy on 127.0.0.1.
-import { fetchRoutes } from "../dist/stack/lb-routes.js";
+
 import { waitFor } from "../dist/base/wait.js";
+import { fetchRoutes } from "../dist/stack/lb-routes.js";
 import { get } from "../test/support/cli.ts";
 import {
   engine,
