@@ -10,14 +10,15 @@ import {
   drcon,
   fmtSpread,
   gathering,
-  openLoop,
   parseWrk,
-  percentile,
+  percentileOf,
   printTable,
   ROOT,
+  requestLoop,
   round,
   sleep,
   spread,
+  summaryOf,
   target,
   WORKDIR,
   withStack,
@@ -52,10 +53,11 @@ const BUCKET_MS = 500;
 
 /**
  * @typedef {{ kind: "start" | "kill" | "stop", start: number, end: number, ok: boolean, detail: string }} Event
- * @typedef {import("./lib.js").LoopRecord} LoopRecord
+ * @typedef {import("./lib.js").RequestRecord} RequestRecord
+ * @typedef {{ records: RequestRecord[], resent: Set<number>, start: number }} ClientRun
  */
 
-/** @param {Record<string, string>} opts */
+/** @param {Record<keyof typeof options, string>} opts */
 export async function run(opts) {
   const cycles = Number(opts.cycles);
   const everyMs = Number(opts.every) * 1000;
@@ -68,20 +70,15 @@ export async function run(opts) {
       // Bounded by themselves too: they stop after the longest the schedule may take.
       const boundMs = cycles * 4 * (everyMs + 30_000) + 10_000;
       const loops = {
-        fresh: openLoop(url, { rate, durationMs: boundMs }),
-        "keep-alive, retry": openLoop(url, { rate, durationMs: boundMs, keepAlive: true }),
-        "keep-alive, no retry": openLoop(url, {
-          rate,
-          durationMs: boundMs,
-          keepAlive: true,
-          retry: false,
-        }),
+        fresh: requestLoop(url, { rate, durationMs: boundMs, connections: "fresh" }),
+        "keep-alive, retry": requestLoop(url, { rate, durationMs: boundMs }),
+        "keep-alive, no retry": requestLoop(url, { rate, durationMs: boundMs, retry: false }),
       };
       const wrk = startWrk(url, wrkConns, boundMs);
       const t0 = Date.now();
       /** @type {Event[]} */
       const events = [];
-      /** @type {Record<string, LoopRecord[]>} */
+      /** @type {Record<string, ClientRun>} */
       let results = {};
       /** @type {Awaited<ReturnType<typeof wrk.stop>> | undefined} */
       let wrkResult;
@@ -110,10 +107,13 @@ export async function run(opts) {
         }
         await sleep(2000);
       } finally {
-        const records = await Promise.all(
-          Object.entries(loops).map(async ([name, loop]) => [name, await loop.stop()]),
+        const runs = await Promise.all(
+          Object.entries(loops).map(async ([name, loop]) => {
+            await loop.stop();
+            return [name, loop];
+          }),
         );
-        results = Object.fromEntries(records);
+        results = Object.fromEntries(runs);
         wrkResult = await wrk.stop();
       }
       const endS = (Date.now() - t0) / 1000;
@@ -141,24 +141,18 @@ function startWrk(url, conns, boundMs) {
   const script = join(WORKDIR, `drcon-bench-wrk-delay-${process.pid}.lua`);
   writeFileSync(script, `function delay()\n  return ${WRK_DELAY_MS}\nend\n`);
   const seconds = Math.ceil(boundMs / 1000);
-  const wrk = gathering("wrk", [
-    `-t1`,
-    `-c${conns}`,
-    `-d${seconds}s`,
-    "--timeout",
-    "5s",
-    "--latency",
-    "-s",
-    script,
-    url,
-  ]);
+  const wrk = gathering(
+    "wrk",
+    [`-t1`, `-c${conns}`, `-d${seconds}s`, "--timeout", "5s", "--latency", "-s", script, url],
+    { cwd: WORKDIR, timeoutMs: boundMs + 60_000 },
+  );
   return {
     async stop() {
       wrk.child.kill("SIGINT");
-      await wrk.closed;
+      const out = await wrk.closed;
       rmSync(script, { force: true });
       return {
-        ...parseWrk(wrk.output.stdout, wrk.output.stderr),
+        ...parseWrk(out.stdout, out.stderr),
         command: `wrk -t1 -c${conns} -s <delay ${WRK_DELAY_MS} ms>`,
       };
     },
@@ -166,7 +160,7 @@ function startWrk(url, conns, boundMs) {
 }
 
 /**
- * @param {Record<string, LoopRecord[]>} results
+ * @param {Record<string, ClientRun>} results
  * @param {ReturnType<typeof parseWrk> & { command: string }} wrk
  * @param {Event[]} events
  * @param {{ t0: number, endS: number, cycles: number, everyMs: number, rate: number, wrkConns: number, svg: string }} p
@@ -175,7 +169,7 @@ function summarise(results, wrk, events, p) {
   const rows = [];
   /** @type {Record<string, object>} */
   const clients = {};
-  for (const [name, records] of Object.entries(results)) {
+  for (const [name, { records, resent, start }] of Object.entries(results)) {
     const failed = records.filter((r) => r.failure !== undefined);
     /** @type {Record<string, number>} */
     const kinds = {};
@@ -183,25 +177,25 @@ function summarise(results, wrk, events, p) {
       const k = `${r.failure} (${r.error})`;
       kinds[k] = (kinds[k] ?? 0) + 1;
     }
-    const lat = records.map((r) => (r.doneAt ?? r.sentAt) - r.sentAt);
-    const retried = records.filter((r) => r.retried).length;
-    const p99 = percentile(lat, 0.99);
+    // drcon watch's summary of the same records: its p99 is watch's measure.
+    const summary = summaryOf(records, start);
+    const p99 = summary.latencyMs.p99;
     clients[name] = {
-      requests: records.length,
-      failed: failed.length,
+      requests: summary.total,
+      failed: summary.failed,
       failures: kinds,
-      resent: retried,
-      p99Ms: p99 === undefined ? null : round(p99, 1),
+      resent: resent.size,
+      p99Ms: p99 === null ? null : round(p99, 1),
     };
     rows.push([
       name,
-      records.length,
-      failed.length,
+      summary.total,
+      summary.failed,
       Object.entries(kinds)
         .map(([k, n]) => `${n} ${k}`)
         .join(", ") || "–",
-      name === "keep-alive, retry" ? retried : "–",
-      p99 === undefined ? "–" : round(p99, 1),
+      name === "keep-alive, retry" ? resent.size : "–",
+      p99 === null ? "–" : round(p99, 1),
     ]);
   }
   const se = wrk.socketErrors;
@@ -246,7 +240,7 @@ function summarise(results, wrk, events, p) {
   const svgPath = p.svg && p.svg !== "none" ? resolve(ROOT, p.svg) : "";
   if (svgPath) writeSvg(svgPath, timeline(results, events, p));
 
-  const failedTotal = Object.values(results).map((r) => r.filter((x) => x.failure).length);
+  const failedTotal = Object.values(results).map((r) => r.records.filter((x) => x.failure).length);
   return {
     figures: {
       cycles: p.cycles,
@@ -262,7 +256,12 @@ function summarise(results, wrk, events, p) {
     },
     targets: [
       ...Object.entries(results).map(([name, r]) =>
-        target(`${name}: failed requests`, r.filter((x) => x.failure).length, 0, "requests"),
+        target(
+          `${name}: failed requests`,
+          r.records.filter((x) => x.failure).length,
+          0,
+          "requests",
+        ),
       ),
       target("wrk (keep-alive, no retry): errors", wrk.errors, 0, "requests"),
     ],
@@ -281,22 +280,22 @@ function failedOf(events, kind) {
 /**
  * The timeline picture: requests/s and p99 latency per half second for each Node client, the
  * schedule's events, and a red tick for every failed request.
- * @param {Record<string, LoopRecord[]>} results
+ * @param {Record<string, ClientRun>} results
  * @param {Event[]} events
  * @param {{ t0: number, endS: number }} p
  */
 function timeline(results, events, { t0, endS }) {
   const buckets = Math.ceil((endS * 1000) / BUCKET_MS);
-  const per = (/** @type {LoopRecord[]} */ records) => {
+  const per = (/** @type {RequestRecord[]} */ records) => {
     /** @type {number[][]} */
     const lat = Array.from({ length: buckets }, () => []);
     for (const r of records) {
-      const b = Math.floor((r.sentAt - t0) / BUCKET_MS);
-      if (b >= 0 && b < buckets) lat[b]?.push((r.doneAt ?? r.sentAt) - r.sentAt);
+      const b = Math.floor((r.t - t0) / BUCKET_MS);
+      if (b >= 0 && b < buckets) lat[b]?.push(r.latencyMs);
     }
     return lat;
   };
-  const entries = Object.entries(results).map(([name, records]) => [name, per(records)]);
+  const entries = Object.entries(results).map(([name, r]) => [name, per(r.records)]);
   const at = (/** @type {number} */ b) => ((b + 0.5) * BUCKET_MS) / 1000;
   const colours = { start: "#2ca02c", stop: "#1f77b4", kill: "#d62728" };
   const labels = {
@@ -324,7 +323,7 @@ function timeline(results, events, { t0, endS }) {
         unit: "ms",
         series: entries.map(([name, lat]) => ({
           name: String(name),
-          points: /** @type {number[][]} */ (lat).map((l, b) => [at(b), percentile(l, 0.99) ?? 0]),
+          points: /** @type {number[][]} */ (lat).map((l, b) => [at(b), percentileOf(l, 99) ?? 0]),
         })),
       },
     ],
@@ -333,9 +332,9 @@ function timeline(results, events, { t0, endS }) {
       label: labels[e.kind],
       colour: colours[e.kind],
     })),
-    ticks: Object.entries(results).map(([name, records]) => ({
+    ticks: Object.entries(results).map(([name, { records }]) => ({
       name: `failed: ${name}`,
-      at: records.filter((r) => r.failure).map((r) => (r.sentAt - t0) / 1000),
+      at: records.filter((r) => r.failure).map((r) => (r.t - t0) / 1000),
     })),
   });
 }

@@ -8,23 +8,23 @@
 // then it SIGKILLs it and follows it out the same way. The LB's error log names every request
 // nginx tried on the dead instance (each probe request carries its number in the query string).
 import { resolve } from "node:path";
+import { waitFor } from "../dist/base/wait.js";
 import { instanceSpec } from "../dist/stack/components.js";
+import { fetchRoutes } from "../dist/stack/lb-routes.js";
+import { get } from "../test/support/cli.ts";
 import {
   containerLogs,
   engine,
   fmtSpread,
-  get,
-  openLoop,
   printTable,
   ROOT,
   registratorLog,
+  requestLoop,
   round,
-  routesNow,
   sleep,
   spread,
   stackConfig,
   target,
-  until,
   withStack,
 } from "./lib.js";
 import { stagesSvg, writeSvg } from "./svg.js";
@@ -61,7 +61,7 @@ const BOUNDS = {
   served: "the round-robin turn after the reload and the probe interval",
 };
 
-/** @param {Record<string, string>} opts */
+/** @param {Record<keyof typeof options, string>} opts */
 export async function run(opts) {
   const trials = Number(opts.trials);
   const rate = Number(opts["probe-rate"]);
@@ -75,8 +75,22 @@ export async function run(opts) {
 
       const routes = pollRoutes(s.lbUrl, pollMs);
       const consul = followConsul(s.consul);
-      await until(() => (consul.history.length ? true : undefined), "Consul's first answer");
-      await until(() => (routes.history.length ? true : undefined), "the LB's first /routes");
+      await waitFor(
+        async () => (consul.history.length ? true : undefined),
+        "Consul's first answer",
+        {
+          timeoutMs: 30_000,
+          intervalMs: 50,
+        },
+      );
+      await waitFor(
+        async () => (routes.history.length ? true : undefined),
+        "the LB's first /routes",
+        {
+          timeoutMs: 30_000,
+          intervalMs: 50,
+        },
+      );
 
       /** @type {Trial[]} */
       const results = [];
@@ -126,13 +140,18 @@ async function runTrial(s, config, svc, i, rate, routes, consul) {
   const spec = instanceSpec(config, "simple", svc, 100 + i);
   const regId = `${spec.name}:${svc.port}`;
   const id = await engine.createContainer(spec);
-  /** @type {ReturnType<typeof openLoop> | undefined} */
+  /** @type {import("./lib.js").Loop | undefined} */
   let probe;
   try {
     await sleep(300);
     const tag = `t${i}`;
     // Bounded by itself too: it stops after the longest a trial may take.
-    probe = openLoop(`${s.lbUrl}/`, { rate, tag, durationMs: 2 * TRIAL_TIMEOUT_MS + 5000 });
+    probe = requestLoop(`${s.lbUrl}/`, {
+      rate,
+      tag,
+      connections: "fresh",
+      durationMs: 2 * TRIAL_TIMEOUT_MS + 5000,
+    });
     const { records: sent } = probe;
     await sleep(100);
 
@@ -146,10 +165,12 @@ async function runTrial(s, config, svc, i, rate, routes, consul) {
     const address = `${ip}:${svc.port}`;
     const startedAt = Date.parse(details?.State.StartedAt ?? "");
     const answeredAt = firstAnswer(`http://${address}/`, t0 + TRIAL_TIMEOUT_MS);
-    const servedAt = () =>
-      sent.find((r) => r.upstream === address && r.status === 200 && r.sentAt >= t0)?.doneAt;
-    await until(
-      () =>
+    const servedAt = () => {
+      const r = sent.find((r) => r.upstream === address && r.status === 200 && r.t >= t0);
+      return r && Math.round(r.t + r.latencyMs);
+    };
+    await waitFor(
+      async () =>
         routes.firstAfter(t0, (l) => l.includes(address)) &&
         consul.firstAfter(t0, (p) => p.has(address)) &&
         servedAt()
@@ -164,8 +185,8 @@ async function runTrial(s, config, svc, i, rate, routes, consul) {
     const tKill = Date.now();
     await engine.killContainer(id, "SIGKILL");
     const tKilled = Date.now();
-    await until(
-      () =>
+    await waitFor(
+      async () =>
         routes.firstAfter(tKill, (l) => !l.includes(address)) &&
         consul.firstAfter(tKill, (p) => !p.has(address))
           ? true
@@ -194,9 +215,9 @@ async function runTrial(s, config, svc, i, rate, routes, consul) {
       const m = pattern.exec(line);
       if (m) reached.add(Number(m[1]));
     }
-    const reachedRecords = records.filter((r) => reached.has(r.seq) && r.sentAt >= tKill - 1000);
+    const reachedRecords = records.filter((r) => reached.has(r.seq) && r.t >= tKill - 1000);
     const lastReached = reachedRecords.length
-      ? Math.max(...reachedRecords.map((r) => r.doneAt ?? r.sentAt))
+      ? Math.round(Math.max(...reachedRecords.map((r) => r.t + r.latencyMs)))
       : undefined;
 
     const routedIn = routes.firstAfter(t0, (l) => l.includes(address));
@@ -226,8 +247,7 @@ async function runTrial(s, config, svc, i, rate, routes, consul) {
       },
       probeRequests: records.length,
       probeFailed: records.filter((r) => r.failure !== undefined).length,
-      slowAfterKill: records.filter((r) => r.sentAt >= tKill && (r.doneAt ?? 0) - r.sentAt >= 100)
-        .length,
+      slowAfterKill: records.filter((r) => r.t >= tKill && r.latencyMs >= 100).length,
       // What the registrator logged about this instance, in ms from docker start.
       consulListedAnyStatus: rel(consul.firstListing(t0, address)?.t, t0),
       registratorLog: reg
@@ -256,6 +276,7 @@ function summarise(results, trials, rate, pollMs) {
       0,
     );
 
+  /** @type {Array<[string, string, keyof typeof BOUNDS]>} */
   const joinStages = [
     ["docker start returned", "startReturned", "start"],
     ["the app answers (direct probe every 1 ms)", "answered", "answered"],
@@ -483,7 +504,7 @@ function joinPicture(parts) {
 async function firstAnswer(url, deadline) {
   while (Date.now() < deadline) {
     try {
-      if ((await get(url, { timeoutMs: 500 })).status === 200) return Date.now();
+      if ((await get(url, undefined, { timeoutMs: 500 })).status === 200) return Date.now();
     } catch {
       // not listening yet
     }
@@ -506,7 +527,7 @@ function pollRoutes(lbUrl, intervalMs) {
   (async () => {
     while (!stopped) {
       try {
-        const r = await routesNow(lbUrl, 1000);
+        const r = await fetchRoutes(lbUrl, 1000);
         const list = r.services.simple ?? [];
         const key = `${r.rendered} ${list.join(",")}`;
         if (key !== last) {

@@ -26,7 +26,7 @@ const CONSUL_PORT = 19901;
  *   firstStepMs: number }} Roll
  */
 
-/** @param {Record<string, string>} opts */
+/** @param {Record<keyof typeof options, string>} opts */
 export async function run(opts) {
   const trials = Number(opts.trials);
   const counts = opts.counts.split(",").map(Number);

@@ -32,7 +32,7 @@ const STACK = "bench-fp";
 const PORT = 18791;
 const CONSUL_PORT = 18792;
 
-/** @param {Record<string, string>} opts */
+/** @param {Record<keyof typeof options, string>} opts */
 export async function run(opts) {
   const runs = Number(opts.runs);
   const watchTrials = Number(opts["watch-trials"]);

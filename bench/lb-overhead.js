@@ -1,19 +1,20 @@
 // lb-overhead: throughput and latency through the LB (nginx in front of exactly one instance)
 // versus straight to one instance of the same image, with the same wrk settings, alternating
 // within one run. Both paths cross the same published-port proxy on 127.0.0.1.
+
+import { waitFor } from "../dist/base/wait.js";
+import { fetchRoutes } from "../dist/stack/lb-routes.js";
+import { get } from "../test/support/cli.ts";
 import {
   engine,
   fmtSpread,
-  get,
   LABELS,
   parseWrk,
   printTable,
   round,
-  routesNow,
   run as runProgram,
   spread,
   stackConfig,
-  until,
   withStack,
 } from "./lib.js";
 
@@ -34,7 +35,7 @@ const PORT = 18784;
 const CONSUL_PORT = 18785;
 const DIRECT_PORT = 18786;
 
-/** @param {Record<string, string>} opts */
+/** @param {Record<keyof typeof options, string>} opts */
 export async function run(opts) {
   const trials = Number(opts.trials);
   const seconds = Math.min(Number(opts["wrk-duration"]), 60);
@@ -62,11 +63,12 @@ export async function run(opts) {
       });
       await engine.startContainer(id);
       const directUrl = `http://127.0.0.1:${DIRECT_PORT}/`;
-      await until(
+      await waitFor(
         async () => ((await get(directUrl)).status === 200 ? true : undefined),
         "the direct instance",
+        { timeoutMs: 30_000, intervalMs: 50 },
       );
-      const routed = (await routesNow(s.lbUrl)).services.simple ?? [];
+      const routed = (await fetchRoutes(s.lbUrl)).services.simple ?? [];
       if (routed.length !== 1)
         throw new Error(`the LB routes to ${routed.length} instances, not 1`);
 
@@ -102,13 +104,14 @@ export async function run(opts) {
  * @param {{ trials: number, seconds: number, conns: number, threads: number }} p
  */
 function summarise(res, p) {
-  const f = (/** @type {WrkResult[]} */ v, /** @type {keyof WrkResult} */ k, d = 2) =>
+  /** @typedef {"rps" | "p50" | "p99"} Figure */
+  const f = (/** @type {WrkResult[]} */ v, /** @type {Figure} */ k, d = 2) =>
     spread(
       v.map((x) => x[k]),
       d,
     );
   const pairs = res.lb.map((lb, i) => ({ lb, direct: /** @type {WrkResult} */ (res.direct[i]) }));
-  const ratio = (/** @type {keyof WrkResult} */ k) =>
+  const ratio = (/** @type {Figure} */ k) =>
     spread(
       pairs.map((x) => x.lb[k] / x.direct[k]),
       2,

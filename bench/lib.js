@@ -1,26 +1,28 @@
-// Shared by every benchmark: the real CLI as a child process, a stack up and always down again,
-// medians and percentiles, markdown tables, the closing JSON line, the CPU of a child process
-// and a look at what else runs on the engine. Benchmarks import from here, never copy.
-import { execFile, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { Agent, request } from "node:http";
+// Shared by every benchmark: a stack up and always down again, medians and spreads, markdown
+// tables, the closing JSON line, the CPU of a child process and a look at what else runs on the
+// engine. The request loop, statistics, routes fetch and waits are the product's own (dist/); the
+// CLI and HTTP helpers are the e2e harness's (test/support/cli.ts). Benchmarks import from here or
+// from those, never copy.
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { cpus, release, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../dist/config/load.js";
 import { ConsulApi } from "../dist/consul/client.js";
 import { LABELS } from "../dist/contract.js";
 import { DockerEngine } from "../dist/docker/engine.js";
-import { classifyError, classifyResponse, FAILURE_KINDS } from "../dist/watch/stats.js";
+import { runRequestLoop } from "../dist/watch/request-loop.js";
+import { percentile, RunStats, round } from "../dist/watch/stats.js";
+import { gathering, runCli, standInEnv, startCli } from "../test/support/cli.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const BIN = join(ROOT, "bin", "run.js");
-const CI_ENV = join(ROOT, "test", "images", "ci.env");
 /** drcon runs here, so that no drcon.yml of the working directory changes what is measured. */
 export const WORKDIR = tmpdir();
 
 export const engine = new DockerEngine();
-export { ConsulApi, FAILURE_KINDS, LABELS };
+export { ConsulApi, gathering, LABELS, round, sleep };
 
 // ---------------------------------------------------------------------------------------------
 // Environment: the offline stand-in images unless the caller set DRCON_IMAGE_* / DRCON_PULL.
@@ -28,13 +30,10 @@ export { ConsulApi, FAILURE_KINDS, LABELS };
 /** Fills DRCON_* settings from test/images/ci.env where the environment does not set them. */
 export function applyStandInEnv() {
   const applied = [];
-  if (existsSync(CI_ENV)) {
-    for (const line of readFileSync(CI_ENV, "utf8").split("\n")) {
-      const m = /^\s*([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
-      if (!m || m[1] === undefined || process.env[m[1]] !== undefined) continue;
-      process.env[m[1]] = m[2];
-      applied.push(m[1]);
-    }
+  for (const [key, value] of Object.entries(standInEnv())) {
+    if (process.env[key] !== undefined) continue;
+    process.env[key] = value;
+    applied.push(key);
   }
   process.env.NO_COLOR = "1";
   return applied;
@@ -50,26 +49,20 @@ export function stackConfig(stack, ports = {}) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Time, statistics
-
-export const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
+// Statistics: drcon watch's nearest-rank percentiles, so that a benchmark's p99 is watch's p99.
 
 /**
- * Quantile by linear interpolation between closest ranks (q in 0..1); undefined when empty.
+ * The p-th percentile (0..100) of `values` by drcon watch's nearest-rank method (the product's
+ * `percentile`); undefined when there is no finite value.
  * @param {number[]} values
- * @param {number} q
+ * @param {number} p
  */
-export function percentile(values, q) {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return undefined;
-  const pos = (v.length - 1) * q;
-  const lo = v[Math.floor(pos)] ?? 0;
-  const hi = v[Math.ceil(pos)] ?? 0;
-  return lo + (hi - lo) * (pos - Math.floor(pos));
+export function percentileOf(values, p) {
+  return percentile(Float64Array.from(values.filter((x) => Number.isFinite(x))).sort(), p);
 }
 
 /** @param {number[]} values */
-export const median = (values) => percentile(values, 0.5);
+export const median = (values) => percentileOf(values, 50);
 
 /** @typedef {{ median: number | null, min: number | null, max: number | null, n: number }} Spread */
 
@@ -87,12 +80,6 @@ export function spread(values, digits = 1) {
     max: r(v.length ? Math.max(...v) : undefined),
     n: v.length,
   };
-}
-
-/** @param {number} x @param {number} [digits] */
-export function round(x, digits = 1) {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 /** "median (min–max)" of a spread, for tables. @param {Spread} s @param {string} [unit] */
@@ -160,57 +147,22 @@ export function finish(bench, { figures, targets = [], notes = [], activity }) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Child processes: the real CLI, and the docker CLI where the engine module has no call for it.
-
-/** @typedef {{ code: number, stdout: string, stderr: string, ms: number }} CliResult */
+// Child processes: the real CLI (the e2e harness's runner), and programs where the engine module
+// has no call for it.
 
 /**
- * Runs `node bin/run.js ...args`; rejects on a non-zero exit unless `check` is false. `onStdout`
- * sees each chunk of stdout as it arrives (to time the CLI's progress lines).
+ * Runs `node bin/run.js ...args` in WORKDIR; rejects on a non-zero exit unless `check` is false.
+ * `onStdout` sees each chunk of stdout as it arrives (to time the CLI's progress lines).
  * @param {string[]} args
  * @param {{ check?: boolean, timeoutMs?: number, onStdout?: (chunk: string) => void }} [options]
- * @returns {Promise<CliResult>}
  */
 export async function drcon(args, { check = true, timeoutMs = 180_000, onStdout } = {}) {
-  const t0 = performance.now();
-  const run = gathering(process.execPath, [BIN, ...args]);
-  if (onStdout) run.child.stdout.on("data", onStdout);
-  const timer = setTimeout(() => run.child.kill("SIGTERM"), timeoutMs);
-  const code = await run.closed.finally(() => clearTimeout(timer));
-  const { stdout, stderr } = run.output;
-  const result = { code, stdout, stderr, ms: performance.now() - t0 };
-  if (check && code !== 0) {
-    const why = (stderr.trim() || stdout.trim()).split("\n").slice(-3).join(" / ");
-    throw new Error(`drcon ${args.join(" ")} exited ${code}: ${why}`);
+  const result = await runCli(args, { cwd: WORKDIR, timeoutMs, ...(onStdout ? { onStdout } : {}) });
+  if (check && result.code !== 0) {
+    const why = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-3).join(" / ");
+    throw new Error(`drcon ${args.join(" ")} exited ${result.code}: ${why}`);
   }
   return result;
-}
-
-/**
- * Starts a program (no shell, in WORKDIR) and gathers what it writes; `closed` resolves with its
- * exit code once it has ended.
- * @param {string} file
- * @param {string[]} args
- */
-export function gathering(file, args) {
-  const child = spawn(file, args, {
-    cwd: WORKDIR,
-    env: process.env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const output = { stdout: "", stderr: "" };
-  child.stdout.setEncoding("utf8").on("data", (d) => {
-    output.stdout += d;
-  });
-  child.stderr.setEncoding("utf8").on("data", (d) => {
-    output.stderr += d;
-  });
-  /** @type {Promise<number>} */
-  const closed = new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve(code ?? 1));
-  });
-  return { child, output, closed };
 }
 
 /**
@@ -372,205 +324,75 @@ export function withStack(opts, fn) {
 }
 
 /**
- * One GET on a fresh connection.
- * @param {string} url
- * @param {{ host?: string, timeoutMs?: number }} [options]
- * @returns {Promise<{ status: number, upstream: string | undefined, body: string }>}
- */
-export function get(url, { host, timeoutMs = 3000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { headers: host ? { Host: host } : {}, timeout: timeoutMs, agent: false },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c) => {
-          body += c;
-        });
-        res.on("end", () => {
-          const upstream = res.headers["x-drcon-upstream"];
-          resolve({
-            status: res.statusCode ?? 0,
-            upstream: typeof upstream === "string" ? upstream : undefined,
-            body,
-          });
-        });
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    req.end();
-  });
-}
-
-/**
- * @typedef {{ seq: number, sentAt: number, doneAt?: number, status?: number, upstream?: string,
- *   failure?: string, error?: string, retried?: boolean }} LoopRecord
+ * @typedef {import("../dist/watch/stats.js").RequestRecord} RequestRecord
+ * @typedef {{ records: RequestRecord[], resent: Set<number>, start: number,
+ *   done: Promise<RequestRecord[]>, stop: () => Promise<RequestRecord[]> }} Loop
  */
 
 /**
- * GET requests at a fixed rate, open loop (request n is due at start + n / rate, so slow answers
- * do not slow the rate), each recorded with drcon watch's failure kinds (dist/watch/stats.js).
- * With `keepAlive`, requests share connections, at most `concurrency` in flight, and a request
- * whose reused connection is reset before any answer (nginx closes idle connections when it
- * reloads) is sent once more on a fresh connection, as Node's documentation advises (unless
- * `retry` is false: a client that does not retry); without it, every request has its own
- * connection. `tag` goes into the query string (`?b=<tag>-<n>`) so
- * that the LB's error log names the request. Stops by itself after `durationMs`, or at `stop()`.
+ * GET requests at a fixed rate through drcon watch's own request loop (dist/watch/request-loop.js),
+ * every record kept, in the order the answers came. `connections`: "keep-alive" (at most
+ * `concurrency` in flight; a request whose reused connection is reset before any answer, as
+ * nginx does to idle connections when it reloads, is re-sent once on a fresh connection unless
+ * `retry` is false: a client that does not retry) or "fresh" (a connection per request; the
+ * concurrency then bounds nothing that the timeout does not). `tag` names each request in the
+ * query string (`?b=<tag>-<seq>`) so that the LB's error log names it. Stops by itself after
+ * `durationMs`, or at `stop()`, which lets every request in flight have its answer.
  * @param {string} url
- * @param {{ rate: number, durationMs?: number, keepAlive?: boolean, retry?: boolean,
- *   concurrency?: number, tag?: string, timeoutMs?: number }} options
+ * @param {{ rate: number, durationMs?: number, connections?: "keep-alive" | "fresh",
+ *   retry?: boolean, concurrency?: number, tag?: string, timeoutMs?: number }} options
+ * @returns {Loop}
  */
-export function openLoop(url, options) {
-  const { rate, durationMs, keepAlive = false, retry = true, concurrency = 50, tag } = options;
+export function requestLoop(url, options) {
+  const { rate, durationMs, connections = "keep-alive", retry = true, tag } = options;
   const { timeoutMs = 5000 } = options;
-  const agent = keepAlive
-    ? new Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency })
-    : false;
-  /** @type {LoopRecord[]} */
+  const concurrency =
+    options.concurrency ??
+    (connections === "fresh" ? Math.ceil((rate * timeoutMs) / 1000) + 1 : 50);
+  /** @type {RequestRecord[]} */
   const records = [];
-  /** @type {Set<Promise<void>>} */
-  const inflight = new Set();
-  const interval = 1000 / rate;
-  const limit =
-    durationMs === undefined ? Number.POSITIVE_INFINITY : Math.ceil(durationMs / interval);
+  /** @type {Set<number>} */
+  const resent = new Set();
+  const abort = new AbortController();
   const start = Date.now();
-  let seq = 0;
-  let stopped = false;
-  /** @type {NodeJS.Timeout | undefined} */
-  let timer;
-  /** @type {(v?: unknown) => void} */
-  let ended = () => {};
-  const done = new Promise((r) => {
-    ended = r;
-  });
-
-  /** @param {LoopRecord} rec @param {boolean} fresh @param {() => void} finish */
-  const attempt = (rec, fresh, finish) => {
-    const target = tag ? `${url}${url.includes("?") ? "&" : "?"}b=${tag}-${rec.seq}` : url;
-    const req = request(target, { agent: fresh ? false : agent, timeout: timeoutMs }, (res) => {
-      const status = res.statusCode ?? 0;
-      const upstream = res.headers["x-drcon-upstream"];
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c) => {
-        if (status >= 500 && body.length < 4096) body += c;
-      });
-      res.on("error", (/** @type {Error & { code?: string }} */ err) => {
-        rec.failure = classifyError(err);
-        rec.error = err.code ?? err.message;
-        finish();
-      });
-      res.on("end", () => {
-        rec.status = status;
-        if (typeof upstream === "string") rec.upstream = upstream.split(/\s*,\s*/).pop();
-        const failure = classifyResponse(status, body);
-        if (failure) {
-          rec.failure = failure;
-          rec.error = `HTTP ${status}`;
-        }
-        finish();
-      });
-    });
-    req.on("timeout", () =>
-      req.destroy(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" })),
-    );
-    req.on("error", (/** @type {Error & { code?: string }} */ err) => {
-      if (rec.doneAt !== undefined || rec.failure !== undefined) return;
-      if (retry && !fresh && keepAlive && req.reusedSocket && err.code === "ECONNRESET") {
-        rec.retried = true;
-        attempt(rec, true, finish);
-        return;
-      }
-      rec.failure = classifyError(err);
-      rec.error = err.code ?? err.message;
-      finish();
-    });
-    req.end();
-  };
-
-  const fire = () => {
-    /** @type {LoopRecord} */
-    const rec = { seq: ++seq, sentAt: Date.now() };
-    records.push(rec);
-    const p = new Promise((resolve) => {
-      attempt(rec, false, () => {
-        if (rec.doneAt === undefined) rec.doneAt = Date.now();
-        resolve(undefined);
-      });
-    }).then(() => {
-      inflight.delete(p);
-      pump();
-      if ((stopped || seq >= limit) && inflight.size === 0) ended();
-    });
-    inflight.add(p);
-  };
-
-  const pump = () => {
-    if (stopped || seq >= limit) return;
-    const due = Math.min(limit, Math.floor((Date.now() - start) / interval) + 1);
-    while (seq < due && (!keepAlive || inflight.size < concurrency)) fire();
-    clearTimeout(timer);
-    if (seq >= limit) return;
-    if (seq < due) return; // at the concurrency limit: the next answer pumps again
-    timer = setTimeout(pump, Math.max(0, start + seq * interval - Date.now()));
-  };
-  pump();
-
+  const done = runRequestLoop(
+    {
+      url,
+      rate,
+      concurrency,
+      timeoutMs,
+      ...(durationMs === undefined ? {} : { durationMs }),
+      signal: abort.signal,
+      // Every request in flight at stop() ends by itself (answer or timeout) before it is cut.
+      drainMs: timeoutMs + 1000,
+      connections,
+      retryReset: retry,
+      onRetry: (seq) => resent.add(seq),
+      ...(tag ? { query: (/** @type {number} */ seq) => `b=${tag}-${seq}` } : {}),
+    },
+    (r) => records.push(r),
+  ).then(() => records);
   return {
     records,
+    resent,
     start,
-    /** Resolves when the last request of the duration has its answer. */
-    done: done.then(() => {
-      if (agent) agent.destroy();
-      return records;
-    }),
-    /** Stops sending; resolves once every request in flight has its answer. */
+    done,
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await Promise.all([...inflight]);
-      if (agent) agent.destroy();
-      return records;
+      abort.abort();
+      return done;
     },
   };
 }
 
 /**
- * What the LB's loaded configuration routes to (`GET /routes`, `Host: _drcon`), asked on a fresh
- * connection: a kept-alive one may sit on an old nginx worker that still serves the config from
- * before a reload (drcon's own fetchRoutes keeps connections alive).
- * @param {string} lbUrl
- * @returns {Promise<{ rendered: string, default: string, services: Record<string, string[]> }>}
+ * drcon watch's statistics over a set of records: the summary `drcon watch` prints.
+ * @param {RequestRecord[]} records
+ * @param {number} startedAt
  */
-export async function routesNow(lbUrl, timeoutMs = 2000) {
-  const r = await get(`${lbUrl}/routes`, { host: "_drcon", timeoutMs });
-  if (r.status !== 200) throw new Error(`LB answered ${r.status} for its routes`);
-  return JSON.parse(r.body);
-}
-
-/**
- * Polls `check` every `intervalMs` until it gives a value other than undefined.
- * @template T
- * @param {() => Promise<T | undefined> | T | undefined} check
- * @param {string} what
- * @returns {Promise<T>}
- */
-export async function until(check, what, { timeoutMs = 30_000, intervalMs = 50 } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = ` (last error: ${/** @type {Error} */ (err).message})`;
-    }
-    await sleep(intervalMs);
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last}`);
+export function summaryOf(records, startedAt) {
+  const stats = new RunStats(startedAt);
+  for (const r of records) stats.record(r);
+  return stats.summary(Date.now());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -618,98 +440,75 @@ export async function procSample(pid) {
  * @param {{ rate: number, durationS: number, keepRequests?: boolean, onStart?: (t: number) => void }} options
  * @returns {Promise<WatchRun>}
  */
-export function runWatch(s, { rate, durationS, keepRequests = false, onStart }) {
-  return new Promise((resolve, reject) => {
-    const args = [
-      BIN,
-      "watch",
-      ...s.flags,
-      "--rate",
-      String(rate),
-      "--duration",
-      `${durationS}s`,
-      "--json",
-    ];
-    const child = spawn(process.execPath, args, {
-      cwd: WORKDIR,
-      env: process.env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const pid = /** @type {number} */ (child.pid);
-    /** @type {NonNullable<Awaited<ReturnType<typeof procSample>>>[]} */
-    const samples = [];
-    const sampler = setInterval(async () => {
-      const x = await procSample(pid);
-      if (x) samples.push(x);
-    }, 250);
-    /** @type {WatchLine[]} */
-    const requests = [];
-    /** @type {WatchLine[]} */
-    const events = [];
-    /** @type {any} */
-    let summary;
-    let startAt = 0;
-    let buf = "";
-    let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (d) => {
-      stderr += d;
-    });
-    child.stdout.setEncoding("utf8").on("data", (chunk) => {
-      buf += chunk;
-      let nl = buf.indexOf("\n");
-      while (nl >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        nl = buf.indexOf("\n");
-        if (!line.trim()) continue;
-        /** @type {WatchLine} */
-        let obj;
-        try {
-          obj = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (obj.type === "request") {
-          if (!startAt) {
-            startAt = Date.now();
-            onStart?.(startAt);
-          }
-          if (keepRequests) requests.push(obj);
-        } else if (obj.type === "summary") summary = obj;
-        else if (obj.type === "event") events.push(obj);
+export async function runWatch(s, { rate, durationS, keepRequests = false, onStart }) {
+  /** @type {WatchLine[]} */
+  const requests = [];
+  /** @type {WatchLine[]} */
+  const events = [];
+  /** @type {any} */
+  let summary;
+  let startAt = 0;
+  let buf = "";
+  /** @param {string} line */
+  const onLine = (line) => {
+    /** @type {WatchLine} */
+    let obj;
+    try {
+      obj = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (obj.type === "request") {
+      if (!startAt) {
+        startAt = Date.now();
+        onStart?.(startAt);
       }
-    });
-    const killer = setTimeout(() => child.kill("SIGINT"), (durationS + 60) * 1000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearInterval(sampler);
-      clearTimeout(killer);
-      const from = startAt + 1000;
-      const to = startAt + durationS * 1000 - 500;
-      const steady = samples.filter((x) => x.t >= from && x.t <= to);
-      const first = steady[0];
-      const last = steady.at(-1);
-      const windowS = first && last ? (last.t - first.t) / 1000 : 0;
-      const tail = samples.at(-1);
-      resolve({
-        summary,
-        requests,
-        events,
-        startAt,
-        code: code ?? 1,
-        stderr,
-        cpu: {
-          steadyPct:
-            first && last && windowS > 0
-              ? round(((last.cpuS - first.cpuS) / windowS) * 100, 1)
-              : null,
-          steadyWindowS: round(windowS, 2),
-          totalS: tail ? round(tail.cpuS, 2) : null,
-          peakRssMB: tail ? round(tail.hwmMB, 1) : null,
-        },
-      });
-    });
-  });
+      if (keepRequests) requests.push(obj);
+    } else if (obj.type === "summary") summary = obj;
+    else if (obj.type === "event") events.push(obj);
+  };
+  const watch = startCli(
+    ["watch", ...s.flags, "--rate", String(rate), "--duration", `${durationS}s`, "--json"],
+    {
+      cwd: WORKDIR,
+      timeoutMs: (durationS + 60) * 1000,
+      onStdout: (chunk) => {
+        const lines = (buf + chunk).split("\n");
+        buf = lines.pop() ?? "";
+        for (const line of lines) if (line.trim()) onLine(line);
+      },
+    },
+  );
+  const pid = /** @type {number} */ (watch.child.pid);
+  /** @type {NonNullable<Awaited<ReturnType<typeof procSample>>>[]} */
+  const samples = [];
+  const sampler = setInterval(async () => {
+    const x = await procSample(pid);
+    if (x) samples.push(x);
+  }, 250);
+  const { code, stderr } = await watch.closed.finally(() => clearInterval(sampler));
+  const from = startAt + 1000;
+  const to = startAt + durationS * 1000 - 500;
+  const steady = samples.filter((x) => x.t >= from && x.t <= to);
+  const first = steady[0];
+  const last = steady.at(-1);
+  const windowS = first && last ? (last.t - first.t) / 1000 : 0;
+  const tail = samples.at(-1);
+  return {
+    summary,
+    requests,
+    events,
+    startAt,
+    code,
+    stderr,
+    cpu: {
+      steadyPct:
+        first && last && windowS > 0 ? round(((last.cpuS - first.cpuS) / windowS) * 100, 1) : null,
+      steadyWindowS: round(windowS, 2),
+      totalS: tail ? round(tail.cpuS, 2) : null,
+      peakRssMB: tail ? round(tail.hwmMB, 1) : null,
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

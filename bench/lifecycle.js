@@ -33,7 +33,7 @@ const FLOOR = "bench-lifef";
 const FLOOR_PORT = 18789;
 const FLOOR_CONSUL_PORT = 18790;
 
-/** @param {Record<string, string>} opts */
+/** @param {Record<keyof typeof options, string>} opts */
 export async function run(opts) {
   const trials = Number(opts.trials);
   const high = Number(opts["scale-to"]);
@@ -101,11 +101,12 @@ async function floorTrial(high) {
   };
 
   let t = performance.now();
-  await engine.ensureNetwork(FLOOR, stackLabels(FLOOR, "consul"));
+  // The network's id is the key the registrator signs registrations with, as `up` passes it.
+  const network = await engine.ensureNetwork(FLOOR, stackLabels(FLOOR, "consul"));
   await engine.ensureVolume(volumeName(FLOOR), stackLabels(FLOOR, "consul"));
   await createStart(consulSpec(config));
-  await createStart(registratorSpec(config, images.registrator, socket));
-  await createStart(lbSpec(config, images.lb));
+  await createStart(registratorSpec(config, images.registrator, socket, network.id));
+  await createStart(lbSpec(config, images.lb, network.id));
   const up = performance.now() - t;
 
   await createStart(instanceSpec(config, "simple", svc, 1));

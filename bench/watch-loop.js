@@ -15,7 +15,7 @@ const STACK = "bench-wl";
 const PORT = 18793;
 const CONSUL_PORT = 18794;
 
-/** @param {Record<string, string>} opts */
+/** @param {Record<keyof typeof options, string>} opts */
 export async function run(opts) {
   const rates = opts.rates.split(",").map((r) => Math.min(Number(r), 2000));
   const trials = Number(opts["watch-trials"]);

@@ -2,20 +2,20 @@
 // a random instance is killed every 3 s. Counts failed requests by kind, and compares p99
 // latency while something happens (a scale or a kill runs, and the second after it) with quiet
 // time. The load is drcon's own request loop (`drcon watch --json`), or with --load loop the
-// benchmarks' keep-alive loop (lib.openLoop) as a cross-check: both record every request with
-// watch's failure kinds and its latency.
+// same loop in the benchmark's process (lib.requestLoop) as a cross-check: both record every
+// request with watch's failure kinds and its latency, and summarise them with watch's statistics.
+import { fetchRoutes } from "../dist/stack/lb-routes.js";
 import {
   drcon,
-  FAILURE_KINDS,
   fmtSpread,
-  openLoop,
-  percentile,
+  percentileOf,
   printTable,
+  requestLoop,
   round,
-  routesNow,
   runWatch,
   sleep,
   spread,
+  summaryOf,
   target,
   withStack,
 } from "./lib.js";
@@ -49,7 +49,7 @@ const AFTER_MS = 1000;
  * @typedef {{ kind: string, start: number, end: number, ok: boolean, detail: string }} Action
  */
 
-/** @param {Record<string, string>} opts */
+/** @param {Record<keyof typeof options, string>} opts */
 export async function run(opts) {
   const rate = Math.min(Number(opts.rate), 1000);
   const durationS = Math.min(Number(opts.duration), 300);
@@ -104,7 +104,7 @@ export async function run(opts) {
             skipped.push({ at: Date.now() - t0, why: "a scale runs" });
             continue;
           }
-          const routed = (await routesNow(s.lbUrl).catch(() => undefined))?.services.simple ?? [];
+          const routed = (await fetchRoutes(s.lbUrl).catch(() => undefined))?.services.simple ?? [];
           if (routed.length < 2) {
             skipped.push({ at: Date.now() - t0, why: `${routed.length} routed instance(s)` });
             continue;
@@ -157,48 +157,30 @@ function startLoad(kind, s, rate, durationS) {
     return { started: Promise.race([first, ended]), result };
   }
   if (kind !== "loop") throw new Error(`--load ${kind}: use loop or watch`);
-  const loop = openLoop(`${s.lbUrl}/`, { rate, durationMs: durationS * 1000, keepAlive: true });
-  const result = loop.done.then((records) => {
-    /** @type {Req[]} */
-    const requests = records.map((r) => ({
-      t: r.sentAt,
-      latencyMs: (r.doneAt ?? r.sentAt) - r.sentAt,
+  const loop = requestLoop(`${s.lbUrl}/`, { rate, durationMs: durationS * 1000 });
+  const result = loop.done.then((records) => ({
+    requests: records.map((r) => ({
+      t: r.t,
+      latencyMs: r.latencyMs,
       ok: r.failure === undefined,
       failure: r.failure ?? null,
       error: r.error ?? null,
-    }));
-    const lat = requests.map((r) => r.latencyMs);
-    /** @type {Record<string, number>} */
-    const failures = Object.fromEntries(FAILURE_KINDS.map((/** @type {string} */ k) => [k, 0]));
-    for (const r of requests) if (r.failure) failures[r.failure] = (failures[r.failure] ?? 0) + 1;
-    const failed = requests.filter((r) => !r.ok).length;
-    const span = (requests.at(-1)?.t ?? 0) - (requests[0]?.t ?? 0);
-    return {
-      requests,
-      startAt: loop.start,
-      resent: records.filter((r) => r.retried).length,
-      cpuPct: null,
-      summary: {
-        total: requests.length,
-        ok: requests.length - failed,
-        failed,
-        failures,
-        ratePerSec: span > 0 ? round((requests.length - 1) / (span / 1000), 1) : 0,
-        latencyMs: {
-          p50: pct(lat, 0.5),
-          p95: pct(lat, 0.95),
-          p99: pct(lat, 0.99),
-          max: pct(lat, 1),
-        },
-      },
-    };
-  });
+    })),
+    startAt: loop.start,
+    resent: loop.resent.size,
+    cpuPct: null,
+    summary: summaryOf(records, loop.start),
+  }));
   return { started: Promise.resolve(loop.start), result };
 }
 
-/** @param {number[]} v @param {number} q */
-function pct(v, q) {
-  const r = percentile(v, q);
+/**
+ * A percentile (0..100) of `v`, by watch's nearest-rank method, to 0.1 ms; null when empty.
+ * @param {number[]} v
+ * @param {number} p
+ */
+function pct(v, p) {
+  const r = percentileOf(v, p);
   return r === undefined ? null : round(r, 1);
 }
 
@@ -248,8 +230,8 @@ function summarise(w, actions, skipped, p) {
       during: key,
     });
   }
-  const p99During = pct(during, 0.99);
-  const p99Quiet = pct(quiet, 0.99);
+  const p99During = pct(during, 99);
+  const p99Quiet = pct(quiet, 99);
   const ratio = p99During !== null && p99Quiet ? round(p99During / p99Quiet, 2) : null;
 
   const loadName =
@@ -265,16 +247,16 @@ function summarise(w, actions, skipped, p) {
     `Latency (ms): during events (a scale or kill running, and ${AFTER_MS} ms after) vs quiet time`,
     ["window", "requests", "failed", "p50", "p99", "max"],
     [
-      ["during events", during.length, failedDuring, pct(during, 0.5), p99During, pct(during, 1)],
+      ["during events", during.length, failedDuring, pct(during, 50), p99During, pct(during, 100)],
       ...[...byKind].map(([k, v]) => [
         `of which during ${k}`,
         v.length,
         "",
-        pct(v, 0.5),
-        pct(v, 0.99),
-        pct(v, 1),
+        pct(v, 50),
+        pct(v, 99),
+        pct(v, 100),
       ]),
-      ["quiet", quiet.length, failedQuiet, pct(quiet, 0.5), p99Quiet, pct(quiet, 1)],
+      ["quiet", quiet.length, failedQuiet, pct(quiet, 50), p99Quiet, pct(quiet, 100)],
       ["p99 ratio during / quiet", "", "", "", ratio, ""],
     ],
   );
@@ -330,23 +312,20 @@ function summarise(w, actions, skipped, p) {
       duringEvents: {
         requests: during.length,
         failed: failedDuring,
-        p50: pct(during, 0.5),
+        p50: pct(during, 50),
         p99: p99During,
-        max: pct(during, 1),
+        max: pct(during, 100),
       },
       quiet: {
         requests: quiet.length,
         failed: failedQuiet,
-        p50: pct(quiet, 0.5),
+        p50: pct(quiet, 50),
         p99: p99Quiet,
-        max: pct(quiet, 1),
+        max: pct(quiet, 100),
       },
       p99RatioDuringVsQuiet: ratio,
       duringByAction: Object.fromEntries(
-        [...byKind].map(([k, v]) => [
-          k,
-          { requests: v.length, p50: pct(v, 0.5), p99: pct(v, 0.99) },
-        ]),
+        [...byKind].map(([k, v]) => [k, { requests: v.length, p50: pct(v, 50), p99: pct(v, 99) }]),
       ),
       actions: actionFigures,
       failedByAction: Object.fromEntries(failedBy),

@@ -3,8 +3,8 @@ import ms from "ms";
 import { DrconError } from "./errors.js";
 
 /**
- * `await sleep(100)`. On the global timer, not node:timers/promises, so that unit tests with
- * fake timers (the registrator agent's) drive every wait.
+ * `await sleep(100)`. On the global setTimeout, not node:timers/promises, so that unit tests'
+ * fake timers drive every wait.
  */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -29,6 +29,16 @@ export interface LoopOptions {
   drainMs?: number;
   /** Told each request's number as it goes out. */
   onSent?: (seq: number) => void;
+  /**
+   * For the benchmarks' client kinds: "fresh" gives each request a connection of its own (no
+   * keep-alive); `retryReset: false` counts a reset reused connection as failed instead of
+   * re-sending the request; `onRetry` is told each request re-sent; `query` names each request in
+   * its query string (so that the LB's logs tell them apart).
+   */
+  connections?: "keep-alive" | "fresh";
+  retryReset?: boolean;
+  onRetry?: (seq: number) => void;
+  query?: (seq: number) => string;
 }
 
 export interface LoopResult {
@@ -56,6 +66,7 @@ export function runRequestLoop(
   };
   const agent = https ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
   const send = https ? httpsRequest : request;
+  const fresh = options.connections === "fresh";
   const headers: Record<string, string> = { "User-Agent": "drcon-watch" };
   if (options.host) headers.Host = options.host;
 
@@ -133,10 +144,16 @@ export function runRequestLoop(
         if (err instanceof Cancelled || cutting) {
           done = true;
           cancelled++;
-        } else if (!retried && req.reusedSocket && err.code === "ECONNRESET") {
+        } else if (
+          !retried &&
+          options.retryReset !== false &&
+          req.reusedSocket &&
+          err.code === "ECONNRESET"
+        ) {
           // The LB closed an idle keep-alive connection as this request went out on it (as
           // nginx does on reload): the request never reached it, so it is sent once more on a
           // fresh connection, as Node's documentation advises, rather than counted as failed.
+          options.onRetry?.(seq);
           attempt(true);
           return;
         } else {
@@ -145,12 +162,18 @@ export function runRequestLoop(
         pump();
         finishIfDone();
       };
+      const target = options.query ? new URL(`?${options.query(seq)}`, url) : url;
       const attempt = (retried: boolean) => {
         const req = send(
-          url,
+          target,
           // The retry takes a connection of its own: from the pool it could get another one
           // that nginx is closing in the same reload.
-          { method: "GET", agent: retried ? false : agent, headers, timeout: options.timeoutMs },
+          {
+            method: "GET",
+            agent: retried || fresh ? false : agent,
+            headers,
+            timeout: options.timeoutMs,
+          },
           (res: IncomingMessage) => {
             const status = res.statusCode ?? 0;
             const upstream = servedBy(res.headers[UPSTREAM_HEADER.toLowerCase()]);

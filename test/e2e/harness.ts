@@ -1,25 +1,12 @@
 // Shared by the end-to-end tests: the skip rule, the stand-in images, and running the real CLI.
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { promisify } from "node:util";
 import { waitFor } from "../../src/base/wait.js";
 import { LABELS } from "../../src/contract.js";
 import { DockerEngine } from "../../src/docker/engine.js";
+import { get, type RequestOptions, runCli, standInEnv } from "../support/cli.ts";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const CI_ENV = join(ROOT, "test", "images", "ci.env");
-
-/** The DRCON_* settings that point drcon at the offline stand-in images (test/images/ci.env). */
-export function standInEnv(): Record<string, string> {
-  if (!existsSync(CI_ENV)) return {};
-  const entries = readFileSync(CI_ENV, "utf8")
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("#"))
-    .map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]);
-  return Object.fromEntries(entries);
-}
+export { get, type RequestOptions };
 
 /** The environment e2e runs give the CLI: the caller's, with stand-in images unless set already. */
 export const e2eEnv: Record<string, string | undefined> = {
@@ -77,24 +64,18 @@ export interface CliResult {
  * Runs the real CLI (bin/run.js on the built dist/) and never throws on a non-zero exit. `via`
  * is a command that runs it (e.g. nsenter into another network namespace).
  */
-export function drcon(
+export async function drcon(
   args: string[],
   env: Record<string, string | undefined> = {},
   timeoutMs = 170_000,
   via: string[] = [],
 ): Promise<CliResult> {
-  const [command = process.execPath, ...before] = [...via, process.execPath];
-  return new Promise((resolve) => {
-    execFile(
-      command,
-      [...before, join(ROOT, "bin", "run.js"), ...args],
-      { env: { ...e2eEnv, ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
+  const { code, stdout, stderr } = await runCli(args, {
+    env: { ...e2eEnv, ...env },
+    timeoutMs,
+    via,
   });
+  return { code, stdout, stderr };
 }
 
 /** Everything on the engine that carries the stack's label: what a clean-up must leave empty. */
@@ -105,55 +86,6 @@ export async function leftovers(engine: DockerEngine, stack: string) {
     networks: (await engine.listNetworks(selector)).map((n) => n.Name),
     volumes: await engine.listVolumes(selector),
   };
-}
-
-/** What a request sends beyond a plain GET on a fresh connection. */
-export interface RequestOptions {
-  agent?: import("node:http").Agent;
-  method?: string;
-  body?: string;
-  timeoutMs?: number;
-}
-
-/**
- * A plain GET through the LB (node:http, so the Host header can be set). A failed request
- * rejects with an error whose `reusedSocket` says whether it went over a kept-alive connection.
- */
-export async function get(
-  url: string,
-  host?: string,
-  options: RequestOptions = {},
-): Promise<{ status: number; body: string; upstream?: string }> {
-  const { request } = await import("node:http");
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: options.method ?? "GET",
-        headers: host ? { Host: host } : {},
-        timeout: options.timeoutMs ?? 3000,
-        agent: options.agent ?? false,
-      },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c) => {
-          body += c;
-        });
-        res.on("error", reject);
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body,
-            upstream: res.headers["x-drcon-upstream"] as string | undefined,
-          }),
-        );
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
-    req.end(options.body);
-  });
 }
 
 /** drcon's instance containers of a stack, by their labels. */

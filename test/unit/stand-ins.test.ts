@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_IMAGES } from "../../src/config/defaults.js";
-import { standInEnv } from "../e2e/harness.js";
+import { standInEnv } from "../support/cli.ts";
 
 const buildScript = readFileSync(join(import.meta.dirname, "..", "images", "build.sh"), "utf8");
 

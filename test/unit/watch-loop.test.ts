@@ -119,7 +119,8 @@ describe("runRequestLoop", () => {
     expect(records[3]?.error).toBe("ETIMEDOUT");
   });
 
-  it("sends once more a request whose reused keep-alive connection was reset", async () => {
+  /** Two requests on one keep-alive connection; the server resets it at the second request. */
+  async function resetAtSecond(options: Partial<Parameters<typeof runRequestLoop>[0]>) {
     let n = 0;
     const connection: Array<string | undefined> = [];
     const url = await serve((req, res) => {
@@ -127,14 +128,60 @@ describe("runRequestLoop", () => {
       if (++n === 2) req.socket.destroy();
       else res.end("ok");
     });
-    const { records } = await loop(url, { rate: 50, concurrency: 1, maxRequests: 2 });
-    expect(records.map((r) => [r.status, r.failure])).toEqual([
+    const retried: number[] = [];
+    const { records } = await loop(url, {
+      rate: 50,
+      concurrency: 1,
+      maxRequests: 2,
+      onRetry: (seq) => retried.push(seq),
+      ...options,
+    });
+    return { outcomes: records.map((r) => [r.status, r.failure]), connection, retried };
+  }
+
+  it("sends once more a request whose reused keep-alive connection was reset, and says so", async () => {
+    const { outcomes, connection, retried } = await resetAtSecond({});
+    expect(outcomes).toEqual([
       [200, undefined],
       [200, undefined],
     ]);
-    expect(n).toBe(3);
+    expect(retried).toEqual([2]);
     // The retry does not go back to the pool, whose other connections may be closing too.
     expect(connection).toEqual(["keep-alive", "keep-alive", "close"]);
+  });
+
+  it("without retryReset counts a reset reused connection as failed", async () => {
+    const { outcomes, connection, retried } = await resetAtSecond({ retryReset: false });
+    expect(outcomes).toEqual([
+      [200, undefined],
+      [undefined, "reset"],
+    ]);
+    expect(retried).toEqual([]);
+    expect(connection).toEqual(["keep-alive", "keep-alive"]);
+  });
+
+  it("with fresh connections opens one per request, and names each in its query", async () => {
+    const sockets = new Set<unknown>();
+    const seen: Array<[string | undefined, string | undefined]> = [];
+    const url = await serve((req, res) => {
+      sockets.add(req.socket);
+      seen.push([req.url, req.headers.connection]);
+      res.end("ok");
+    });
+    const { records } = await loop(url, {
+      rate: 50,
+      concurrency: 1,
+      maxRequests: 3,
+      connections: "fresh",
+      query: (seq) => `b=t1-${seq}`,
+    });
+    expect(records.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(seen).toEqual([
+      ["/?b=t1-1", "close"],
+      ["/?b=t1-2", "close"],
+      ["/?b=t1-3", "close"],
+    ]);
+    expect(sockets.size).toBe(3);
   });
 
   it("reports connection refused", async () => {
