@@ -131,10 +131,22 @@ export class ConsulApi {
     return Object.values(services) as AgentService[];
   }
 
-  async maintenance(id: string, enable: boolean, reason: string): Promise<void> {
-    await this.call("agent/service/maintenance", () =>
-      this.client.agent.service.maintenance({ id, enable, reason }),
-    );
+  /**
+   * Puts a registration in or out of maintenance mode. False when it is no longer registered: an
+   * instance that died meanwhile (a kill during a scale's drain) has left the LB by itself. Told
+   * apart by asking the agent again, since Consul's refusal differs between versions.
+   */
+  async maintenance(id: string, enable: boolean, reason: string): Promise<boolean> {
+    try {
+      await this.call("agent/service/maintenance", () =>
+        this.client.agent.service.maintenance({ id, enable, reason }),
+      );
+      return true;
+    } catch (err) {
+      if (isKind(err, "consul-unanswered")) throw err;
+      if ((await this.agentServices()).some((s) => s.ID === id)) throw err;
+      return false;
+    }
   }
 
   /** Every service carrying `tag`, by name. */
