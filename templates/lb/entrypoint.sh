@@ -47,8 +47,10 @@ rm -f /tmp/nginx.pid
 # First start: one render before nginx starts, so that nginx begins with the real configuration.
 # (Starting on bootstrap.conf and reloading leaves its workers accepting for a moment after
 # `drcon up` has already seen the real one.) Without an answer from Consul, bootstrap.conf it is.
+# SIGINT, consul-template's kill signal: it passes SIGTERM (timeout's default) on to a child
+# and keeps waiting for Consul, so without Consul nginx would never start.
 if [ ! -e /etc/drcon/rendered/nginx.conf ]; then
-  timeout 10 consul-template -config /etc/drcon/consul-template.hcl -once ||
+  timeout -s INT 10 consul-template -config /etc/drcon/consul-template.hcl -once ||
     echo "drcon-lb: no first render within 10 s; starting on the bootstrap configuration" >&2
 fi
 supervise_consul_template &
