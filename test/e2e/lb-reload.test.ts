@@ -73,7 +73,7 @@ describe.skipIf(!engine)("LB reloads (issue 13)", { timeout: 120_000 }, () => {
       port: 8080,
       tags: ["drcon"],
       meta: { drcon_stack: STACK },
-      check: { ttl: "60s", status: "passing" },
+      check: { ttl: "60s", interval: "10s", timeout: "5s", status: "passing" },
     });
     try {
       await waitUntil(

@@ -41,8 +41,8 @@ describe("component specs", () => {
     if (!svc) throw new Error("the default config has a simple service");
     const specs = [
       consulSpec(config),
-      registratorSpec(config, "r:1", "/var/run/docker.sock"),
-      lbSpec(config, "l:1"),
+      registratorSpec(config, "r:1", "/var/run/docker.sock", "route-key"),
+      lbSpec(config, "l:1", "route-key"),
       instanceSpec(config, "simple", svc, 1),
     ];
     for (const s of specs) expect(s.HostConfig?.RestartPolicy).toEqual({ Name: "always" });

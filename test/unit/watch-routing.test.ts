@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ServiceHealth } from "../../src/consul/client.js";
-import type { LbRoutes } from "../../src/stack/lb-routes.js";
+import type { LbRoutes } from "../../src/contract.js";
 import { RoutingTracker } from "../../src/watch/routing.js";
 import { ageOrigin, RoutingModel } from "../../src/watch/routing-model.js";
 
