@@ -10,6 +10,9 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { UPSTREAM_HEADER } from "../contract.js";
 import { classifyError, classifyResponse, type RequestRecord, servedBy } from "./stats.js";
 
+// Node gives response header names in lower case; worked out once, not per response.
+const UPSTREAM_KEY = UPSTREAM_HEADER.toLowerCase();
+
 export interface LoopOptions {
   url: string;
   /** Host header, e.g. simple.localhost to reach one service through the LB. */
@@ -176,7 +179,7 @@ export function runRequestLoop(
           },
           (res: IncomingMessage) => {
             const status = res.statusCode ?? 0;
-            const upstream = servedBy(res.headers[UPSTREAM_HEADER.toLowerCase()]);
+            const upstream = servedBy(res.headers[UPSTREAM_KEY]);
             let body = "";
             if (status >= 500) {
               res.setEncoding("utf8");
