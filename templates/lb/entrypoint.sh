@@ -30,7 +30,13 @@ DRCON_LB_ADDRESS=${cidr%/*}
 DRCON_LB_GATEWAY=$gateway
 # Addresses that share the network part divide by this to the same number (see the template).
 DRCON_LB_BLOCK=$((1 << (32 - prefix)))
-export DRCON_LB_ADDRESS DRCON_LB_GATEWAY DRCON_LB_BLOCK
+# nginx's workers: one per 4 CPUs this container may run on, at least one. A proxied request costs
+# one worker ~31 us of CPU and the app behind it ~3 times that (whoami, a minimal Go server), so one
+# worker keeps up with what 4 CPUs of apps serve; a worker per CPU (nginx's `auto`) costs more
+# CPU per request when the workers share the CPUs with those apps (docs/benchmarks.md, lb-overhead).
+cpus=$(nproc 2>/dev/null || echo 1)
+DRCON_LB_WORKERS=$(((cpus + 3) / 4))
+export DRCON_LB_ADDRESS DRCON_LB_GATEWAY DRCON_LB_BLOCK DRCON_LB_WORKERS
 
 # Keeps consul-template running once nginx is up (its pid file is what apply-render.sh signals).
 supervise_consul_template() {
