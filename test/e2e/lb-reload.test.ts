@@ -122,6 +122,15 @@ describe.skipIf(!engine)("LB reloads (issue 13)", { timeout: 120_000 }, () => {
       maxMs: 90_000,
       stop,
     });
+    // And two that sit idle for 1 s between requests (under the LB's 1.5 s idle time), so a
+    // reload mostly finds them idle.
+    const idlers = strictKeepAlive({
+      port: LB_PORT,
+      connections: 2,
+      pauseMs: 1000,
+      maxMs: 90_000,
+      stop,
+    });
     const changes = [4, 3, 4, 3];
     try {
       for (const replicas of changes) {
@@ -136,10 +145,12 @@ describe.skipIf(!engine)("LB reloads (issue 13)", { timeout: 120_000 }, () => {
       finish();
     }
     const result = await clients;
+    const idle = await idlers;
     console.log(
-      `strict keep-alive clients over ${changes.length} reloads: ${result.requests} requests, ${result.announcedCloses} announced closes, failures: ${result.failures.join("; ") || "none"}`,
+      `strict keep-alive clients over ${changes.length} reloads: ${result.requests} requests, ${result.announcedCloses} announced closes, failures: ${result.failures.join("; ") || "none"}; idle 1 s between requests: ${idle.requests} requests, ${idle.announcedCloses} announced closes, failures: ${idle.failures.join("; ") || "none"}`,
     );
     expect(result.failures).toEqual([]);
+    expect(idle.failures).toEqual([]);
     // Every reload retired the connections the clients held (else this test proved nothing).
     expect(result.announcedCloses).toBeGreaterThanOrEqual(changes.length);
   });
