@@ -39,10 +39,12 @@ export interface DrainOptions {
 /**
  * Takes the instance out of rotation, then stops it once no request can be in flight to it:
  * Consul maintenance mode makes its check critical, consul-template drops it from nginx with a
- * graceful reload, and nginx's old workers (the only ones that can still hold a request to it)
- * exit when their requests are done. Only then does the instance get SIGTERM, so an app that
- * exits at once on SIGTERM cuts nothing. An interrupt or a failure before that puts the instance
- * back in service; once it is being stopped, the stop is finished.
+ * graceful reload, and nginx's old workers (the only ones that can still hold a request to it,
+ * or send one: each kept-alive client connection gets one more request, answered with
+ * "Connection: close", within the LB's 1.5 s idle time) exit when those are done. Only then does
+ * the instance get SIGTERM, so an app that exits at once on SIGTERM cuts nothing. An interrupt or
+ * a failure before that puts the instance back in service; once it is being stopped, the stop is
+ * finished.
  */
 export async function drainAndStop(
   runtime: StackRuntime,

@@ -165,14 +165,19 @@ function upSteps(runtime: StackRuntime, ctx: UpContext): Step[] {
     {
       title: "Load balancer",
       run: async (step) => {
-        const did = await ensureContainer(
-          runtime,
-          ctx,
-          lbSpec(config, requireImages(ctx).lb, requireRouteKey(ctx)),
+        const spec = lbSpec(config, requireImages(ctx).lb, requireRouteKey(ctx));
+        const did = await ensureContainer(runtime, ctx, spec);
+        await waitFor(
+          async () => {
+            try {
+              return await fetchRoutes(lbUrl);
+            } catch (err) {
+              throw (await stoppedContainer(runtime, spec.name)) ?? err;
+            }
+          },
+          "the load balancer to answer",
+          { signal: step.signal },
         );
-        await waitFor(() => fetchRoutes(lbUrl), "the load balancer to answer", {
-          signal: step.signal,
-        });
         step.setTitle(`Load balancer at ${lbUrl} (${did})`);
       },
     },
@@ -193,6 +198,22 @@ function upSteps(runtime: StackRuntime, ctx: UpContext): Step[] {
       },
     },
   ];
+}
+
+/**
+ * A definite error when the container stopped (or keeps restarting) instead of answering, with
+ * its last log line: its entrypoint refused to run (an nginx image too old, a missing route).
+ */
+async function stoppedContainer(
+  runtime: StackRuntime,
+  name: string,
+): Promise<DrconError | undefined> {
+  const state = (await runtime.engine.inspectContainer(name))?.State;
+  if (state?.Running && !state.Restarting) return undefined;
+  const line = await runtime.engine.lastLogLine(name).catch(() => undefined);
+  return new DrconError(
+    `${name} stopped instead of answering${line ? `: ${line.slice(0, 300)}` : ""} (see \`docker logs ${name}\`)`,
+  );
 }
 
 /**

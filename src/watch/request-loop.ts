@@ -153,9 +153,10 @@ export function runRequestLoop(
           req.reusedSocket &&
           err.code === "ECONNRESET"
         ) {
-          // The LB closed an idle keep-alive connection as this request went out on it (as
-          // nginx does on reload): the request never reached it, so it is sent once more on a
-          // fresh connection, as Node's documentation advises, rather than counted as failed.
+          // The server closed an idle keep-alive connection as this request went out on it (at
+          // its idle timeout; before keepalive_min_timeout drcon's LB also did at reloads): the
+          // request never reached it, so it is sent once more on a fresh connection, as Node's
+          // documentation advises, rather than counted as failed.
           options.onRetry?.(seq);
           attempt(true);
           return;
@@ -170,7 +171,7 @@ export function runRequestLoop(
         const req = send(
           target,
           // The retry takes a connection of its own: from the pool it could get another one
-          // that nginx is closing in the same reload.
+          // that the server is closing at the same moment.
           {
             method: "GET",
             agent: retried || fresh ? false : agent,

@@ -14,6 +14,16 @@ fail() {
   exit 1
 }
 
+# The template's keepalive_min_timeout (reloads that clients do not notice) came in nginx 1.27.4.
+# An older nginx would refuse the whole configuration; say so in one line instead.
+version=$(nginx -v 2>&1 | sed -n 's|.*nginx/\([0-9][0-9.]*\).*|\1|p')
+if [ -n "$version" ] && ! echo "$version 1.27.4" | awk '{
+  split($1, have, "."); split($2, need, ".")
+  for (i = 1; i <= 3; i++) if (have[i] + 0 != need[i] + 0) exit have[i] + 0 < need[i] + 0
+}'; then
+  fail "nginx $version is older than 1.27.4, which the LB's configuration needs: set images.nginx (or DRCON_IMAGE_NGINX) to nginx:1.28 or later"
+fi
+
 # The stack network, as this container sees it: the template routes only addresses on it, and
 # never this LB's own address or the gateway (the host).
 route=$(ip route | awk '$1 == "default" { print; exit }')

@@ -1,8 +1,9 @@
 // The LB's first start while Consul does not answer (frozen with docker pause): nginx must start
 // on its bootstrap configuration after the entrypoint's 10 s first-render limit, answer 503
-// meanwhile, and take the real routes once Consul answers again.
+// meanwhile, and take the real routes once Consul answers again. And an nginx image too old
+// for the LB's configuration: `up` fails in one line that names the fix, and leaves nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docker, drcon, e2eEngine, get, until } from "./harness.js";
+import { docker, drcon, e2eEngine, e2eEnv, get, leftovers, until } from "./harness.js";
 
 const engine = await e2eEngine();
 const STACK = "flstart";
@@ -58,5 +59,32 @@ describe.skipIf(!engine)("the LB's first start without Consul", () => {
     await docker("unpause", `${STACK}-consul`);
     const routed = await until(async () => (await get(url)).status === 200, 60_000, "routed 200");
     console.log(`LB routed 200 ${routed} ms after Consul was unpaused`);
+  }, 180_000);
+});
+
+describe.skipIf(!engine)("an nginx image older than the LB needs", () => {
+  const stack = "flold";
+  const flags = ["--stack", stack, "--port", "19842", "--consul-port", "19843"];
+  afterAll(async () => {
+    await drcon(["down", "--stack", stack, "--volumes"]);
+  }, 120_000);
+
+  it("up fails in one line naming the setting, and removes what it made", async () => {
+    // Debian bookworm's nginx 1.22 (test/images/build.sh): a real nginx without keepalive_min_timeout.
+    const old = String(e2eEnv.DRCON_CI_OLD_NGINX);
+    const up = await drcon(["up", ...flags], { DRCON_IMAGE_NGINX: old });
+    console.log(`up with ${old}: exit ${up.code}; stderr: ${up.stderr.trim()}`);
+    expect(up.code).toBe(1);
+    const lines = up.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /flold-lb stopped instead of answering: .*nginx 1\.22\.\d+ is older than 1\.27\.4/,
+    );
+    expect(lines[0]).toContain("DRCON_IMAGE_NGINX");
+    expect(await leftovers(engine as NonNullable<typeof engine>, stack)).toEqual({
+      containers: [],
+      networks: [],
+      volumes: [],
+    });
   }, 180_000);
 });

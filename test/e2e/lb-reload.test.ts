@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsulApi } from "../../src/consul/client.js";
 import { fetchRoutes } from "../../src/stack/lb-routes.js";
+import { strictKeepAlive } from "../support/strict-keepalive.js";
 import { docker, drcon, e2eEngine, until } from "./harness.js";
 
 /** until, with the 30 s deadline every wait in this file has (generous: never a test). */
@@ -104,6 +105,54 @@ describe.skipIf(!engine)("LB reloads (issue 13)", { timeout: 120_000 }, () => {
     console.log(`workers before the join: ${before.join(" ")}; after: ${after.join(" ")}`);
     expect(after).toHaveLength(before.length);
     expect(after.some((pid) => before.includes(pid))).toBe(false);
+  });
+
+  it("clients that keep connections alive and never retry lose nothing to reloads", async () => {
+    // wrk's way: 4 connections, 40 ms between a response and the next request, no retry, and a
+    // connection closed without "Connection: close" counts as a failure even while it waits.
+    // Before keepalive_min_timeout every reload closed all four between two requests.
+    let finish = () => {};
+    const stop = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const clients = strictKeepAlive({
+      port: LB_PORT,
+      connections: 4,
+      pauseMs: 40,
+      maxMs: 90_000,
+      stop,
+    });
+    // And two that sit idle for 1 s between requests (under the LB's 1.5 s idle time), so a
+    // reload mostly finds them idle.
+    const idlers = strictKeepAlive({
+      port: LB_PORT,
+      connections: 2,
+      pauseMs: 1000,
+      maxMs: 90_000,
+      stop,
+    });
+    const changes = [4, 3, 4, 3];
+    try {
+      for (const replicas of changes) {
+        await scale(replicas);
+        await waitUntil(
+          async () => (await routed()).length === replicas,
+          `${replicas} instances routed`,
+        );
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    } finally {
+      finish();
+    }
+    const result = await clients;
+    const idle = await idlers;
+    console.log(
+      `strict keep-alive clients over ${changes.length} reloads: ${result.requests} requests, ${result.announcedCloses} announced closes, failures: ${result.failures.join("; ") || "none"}; idle 1 s between requests: ${idle.requests} requests, ${idle.announcedCloses} announced closes, failures: ${idle.failures.join("; ") || "none"}`,
+    );
+    expect(result.failures).toEqual([]);
+    expect(idle.failures).toEqual([]);
+    // Every reload retired the connections the clients held (else this test proved nothing).
+    expect(result.announcedCloses).toBeGreaterThanOrEqual(changes.length);
   });
 
   it("a burst (scale 3 -> 8) routes every instance with at most one reload per new instance", async () => {

@@ -80,7 +80,7 @@ run_tests() {
   docker -H "$api" version --format 'docker engine {{.Server.Version}} (API {{.Server.APIVersion}})'
   # The stand-ins go across as they are, so both engines test the same images.
   local images
-  mapfile -t images < <(sed -n 's/^DRCON_IMAGE_[A-Z_]*=//p' "$ROOT/test/images/ci.env")
+  mapfile -t images < <(sed -n 's/^DRCON_\(IMAGE\|CI\)_[A-Z_]*=//p' "$ROOT/test/images/ci.env")
   docker save "${images[@]}" | docker -H "$api" load -q
   local pid
   pid="$(docker inspect -f '{{.State.Pid}}' "$CONTAINER")"

