@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../src/base/wait.js";
 import { LABELS } from "../../src/contract.js";
 import { fetchRoutes } from "../../src/stack/lb-routes.js";
-import { drcon, e2eEngine, e2eEnv, leftovers } from "./harness.js";
+import { drcon, e2eEngine, e2eEnv, get, leftovers } from "./harness.js";
 
 const run = promisify(execFile);
 const engine = await e2eEngine();
@@ -111,11 +111,13 @@ describe.skipIf(!engine)("images", () => {
       return simple.length === 1 && !simple.includes(String(sick)) ? simple : undefined;
     }, "the LB to drop the instance whose /health answers 503");
     console.log(`/health 503: left the LB ${Date.now() - started} ms after the POST`);
+    // Each on a fresh connection, as /routes is read: a connection kept alive from before the
+    // reload gets one more answer from the old worker, with the routes it had (the LB's template,
+    // keepalive_min_timeout).
     for (let i = 0; i < 5; i++) {
-      const res = await fetch(`${HEALTH_LB}/`);
+      const res = await get(`${HEALTH_LB}/`);
       expect(res.status).toBe(200);
-      expect(res.headers.get("x-drcon-upstream")).toBe(routed[0]);
-      await res.text();
+      expect(res.upstream).toBe(routed[0]);
     }
   });
 });
